@@ -1,0 +1,57 @@
+package io.deepens.spark;
+
+import io.deepens.spark.kryo.DeepensKryoRegistrator;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Builds the SparkSession every deepens job runs in. Under {@code spark-submit} the master and the rest of the
+ * configuration come from the submit command (system properties); locally the master defaults to
+ * {@code local[*]}. deepens always runs with Kryo and its registrator.
+ */
+public final class SparkSessions {
+  private SparkSessions() {}
+
+  /**
+   * @param master a master URL, or null to keep the one spark-submit set (or {@code local[*]} when none is)
+   * @param appName the application name shown in Spark's UI
+   * @param extra configuration to set unless the user already set it
+   */
+  public static SparkSession getOrCreate(String master, String appName, Map<String, String> extra) {
+    SparkConf conf = new SparkConf(true); // loads spark.* system properties, as spark-submit passes them
+    if (master != null) {
+      conf.setMaster(master);
+    } else if (!conf.contains("spark.master")) {
+      conf.setMaster("local[*]");
+    }
+    if (!conf.contains("spark.app.name")) {
+      conf.setAppName(appName);
+    }
+    configureKryo(conf);
+    conf.setIfMissing("spark.ui.enabled", "false");
+    conf.setIfMissing("spark.sql.shuffle.partitions", "8");
+    conf.setIfMissing("spark.driver.host", "127.0.0.1");
+    conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+    extra.forEach(conf::setIfMissing);
+    return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  /** Kryo with deepens' registrator (which also registers ND4J's arrays). */
+  public static SparkConf configureKryo(SparkConf conf) {
+    conf.set("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+    String registrators = conf.get("spark.kryo.registrator", "");
+    if (!registrators.contains(DeepensKryoRegistrator.class.getName())) {
+      conf.set("spark.kryo.registrator",
+          registrators.isEmpty()
+              ? DeepensKryoRegistrator.class.getName()
+              : registrators + "," + DeepensKryoRegistrator.class.getName());
+    }
+    return conf;
+  }
+
+  /** True for {@code local}, {@code local[N]} and {@code local[N,F]} masters, where Spark schedules no GPUs. */
+  public static boolean isLocalMaster(String master) {
+    return master != null && (master.equals("local") || master.startsWith("local["));
+  }
+}

@@ -1,0 +1,31 @@
+package io.deepens.spark.train;
+
+import java.io.Serializable;
+
+/**
+ * What a member's task returns to the driver: small. The model itself stays in the store; the validation
+ * predictions come along because the driver fits mixture weights and temperature on them.
+ */
+public final class MemberOutcome implements Serializable {
+  private static final long serialVersionUID = 1L;
+  public int member;
+  public String status;
+  public String reportJson;
+  public String modelPath;
+  public String modelSha256;
+  public long trainRows;
+  public long[] validationKeys;
+  public float[] validationLabels;
+  /** Row-major [validation rows x outputs]: class probabilities, or (mean, variance) pairs for regression. */
+  public float[] validationOutputs;
+  public int outputs;
+  public String executorId;
+  public String host;
+  public int attempt;
+  public String[] gpuAddresses;
+  public int threads;
+
+  public boolean usable() {
+    return modelPath != null && !"DIVERGED".equals(status);
+  }
+}

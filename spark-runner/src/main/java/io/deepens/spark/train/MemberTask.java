@@ -1,0 +1,209 @@
+package io.deepens.spark.train;
+
+import io.deepens.core.DeepensException;
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.store.EnsembleStore;
+import io.deepens.core.store.Sha256;
+import io.deepens.core.store.StoreCheckpointer;
+import io.deepens.core.train.Checkpointer;
+import io.deepens.core.train.MemberCheckpoint;
+import io.deepens.core.train.MemberModels;
+import io.deepens.core.train.MemberResult;
+import io.deepens.core.train.MemberTrainer;
+import io.deepens.core.train.TrainingSet;
+import io.deepens.core.train.TrainingSetBuilder;
+import io.deepens.spark.data.LabeledRow;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.util.SerializableConfiguration;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The body of one member's Spark task: cache the member's rows locally, bind the assigned GPU (if any), set the
+ * thread count from {@code spark.task.cpus}, train with ensemble-core's {@link MemberTrainer} (resuming from the
+ * member's last checkpoint when this is a retry), write the final model to the store and return a small
+ * {@link MemberOutcome}.
+ */
+public final class MemberTask implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(MemberTask.class);
+
+  /** Spark conf key of the test-only fault hook: {@code member:epoch} kills the executor JVM after that epoch's checkpoint, first attempt only. */
+  public static final String KILL_AFTER_EPOCH = "spark.deepens.test.killAfterEpoch";
+
+  final String specJson;
+  final String storeUri;
+  final String runId;
+  final int numFeatures;
+  final SerializableConfiguration hadoopConf;
+  final String killAfterEpoch;
+
+  public MemberTask(String specJson, String storeUri, String runId, int numFeatures,
+      SerializableConfiguration hadoopConf, String killAfterEpoch) {
+    this.specJson = specJson;
+    this.storeUri = storeUri;
+    this.runId = runId;
+    this.numFeatures = numFeatures;
+    this.hadoopConf = hadoopConf;
+    this.killAfterEpoch = killAfterEpoch;
+  }
+
+  public Iterator<MemberOutcome> run(int member, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) throws IOException {
+    EnsembleSpec spec = EnsembleSpec.fromJson(specJson);
+    TaskContext tc = TaskContext.get();
+    MemberOutcome out = new MemberOutcome();
+    out.member = member;
+    out.attempt = tc == null ? 0 : tc.attemptNumber();
+    out.executorId = SparkEnv.get() == null ? "driver" : SparkEnv.get().executorId();
+    out.host = java.net.InetAddress.getLoopbackAddress().getHostName();
+    out.threads = tc == null ? 1 : Math.max(1, tc.cpus());
+    out.gpuAddresses = gpuAddresses(tc);
+    bindDevice(out.gpuAddresses);
+    Nd4j.getEnvironment().setMaxMasterThreads(out.threads);
+    Nd4j.getEnvironment().setMaxThreads(out.threads);
+    Nd4j.getBlasWrapper().lapack(); // make sure the backend is initialised before setting BLAS threads
+    Nd4j.factory().blas().setMaxThreads(out.threads);
+
+    Path spill = Files.createTempDirectory(localDir(), "deepens-m" + member + "-");
+    List<Long> valKeys = new ArrayList<>();
+    List<Float> valLabels = new ArrayList<>();
+    TrainingSetBuilder train = new TrainingSetBuilder(numFeatures, spill.resolve("train"));
+    TrainingSetBuilder val = new TrainingSetBuilder(numFeatures, spill.resolve("validation"));
+    while (rows.hasNext()) {
+      Tuple2<MemberRowKey, LabeledRow> t = rows.next();
+      if (t._1().member != member) {
+        throw new IllegalStateException("row for member " + t._1().member + " reached member " + member);
+      }
+      if (t._1().validation) {
+        val.add(t._2().features, t._2().label);
+        valKeys.add(t._1().rowKey);
+        valLabels.add(t._2().label);
+      } else {
+        train.add(t._2().features, t._2().label);
+      }
+    }
+    EnsembleStore store = EnsembleStore.open(storeUri, hadoopConf.value());
+    Checkpointer checkpointer = withFaultHook(new StoreCheckpointer(store, runId), member, out.attempt);
+    try (TrainingSet trainSet = train.build(); TrainingSet valSet = val.build()) {
+      out.trainRows = trainSet.numRows();
+      LOG.info("member {}: {} training rows, {} validation rows, {} threads, attempt {}, executor {}{}", member,
+          trainSet.numRows(), valSet.numRows(), out.threads, out.attempt, out.executorId,
+          out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
+      ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
+      MemberResult result = new MemberTrainer().train(spec, member, trainSet, valSet, checkpointer, progress);
+      out.status = result.report().status().name();
+      Map<String, Object> report = new java.util.LinkedHashMap<>();
+      report.put("report", result.report());
+      report.put("executorId", out.executorId);
+      report.put("attempt", out.attempt);
+      report.put("threads", out.threads);
+      report.put("gpuAddresses", List.of(out.gpuAddresses));
+      out.reportJson = EnsembleStore.json().writeValueAsString(report);
+      if (result.network() != null && !"DIVERGED".equals(out.status)) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        MemberModels.write(result.network(), bytes);
+        org.apache.hadoop.fs.Path finalPath =
+            new org.apache.hadoop.fs.Path(store.memberRunDir(runId, member), "final.zip");
+        store.writeAtomically(finalPath, bytes.toByteArray());
+        out.modelPath = finalPath.toString();
+        out.modelSha256 = Sha256.of(bytes.toByteArray());
+        int n = (int) valSet.numRows();
+        float[] x = valSet.featuresRowMajor();
+        out.validationOutputs = MemberModels.predict(result.network(), x, n, numFeatures);
+        out.outputs = n == 0 ? 0 : out.validationOutputs.length / n;
+      }
+    } finally {
+      deleteQuietly(spill);
+    }
+    out.validationKeys = valKeys.stream().mapToLong(Long::longValue).toArray();
+    out.validationLabels = new float[valLabels.size()];
+    for (int i = 0; i < out.validationLabels.length; i++) {
+      out.validationLabels[i] = valLabels.get(i);
+    }
+    return List.of(out).iterator();
+  }
+
+  private Checkpointer withFaultHook(Checkpointer inner, int member, int attempt) {
+    if (killAfterEpoch == null || killAfterEpoch.isBlank()) {
+      return inner;
+    }
+    String[] parts = killAfterEpoch.split(":");
+    int killMember = Integer.parseInt(parts[0]);
+    int killEpoch = Integer.parseInt(parts[1]);
+    return new Checkpointer() {
+      @Override
+      public Optional<MemberCheckpoint> latest(int m) {
+        return inner.latest(m);
+      }
+
+      @Override
+      public void save(int m, MemberCheckpoint checkpoint) {
+        inner.save(m, checkpoint);
+        if (m == killMember && attempt == 0 && checkpoint.epochsCompleted() == killEpoch) {
+          LOG.warn("test fault hook: killing executor {} after member {} epoch {}",
+              SparkEnv.get().executorId(), m, killEpoch);
+          Runtime.getRuntime().halt(137);
+        }
+      }
+    };
+  }
+
+  static String[] gpuAddresses(TaskContext tc) {
+    if (tc == null) {
+      return new String[0];
+    }
+    ResourceInformation gpu = tc.resourcesJMap().get("gpu");
+    return gpu == null ? new String[0] : gpu.addresses();
+  }
+
+  /**
+   * Binds this thread to the assigned GPU before anything is allocated (ND4J's CUDA backend otherwise maps
+   * threads to devices round-robin). On the CPU backend this is a no-op.
+   */
+  static void bindDevice(String[] addresses) {
+    if (addresses.length == 0) {
+      return;
+    }
+    try {
+      int device = Integer.parseInt(addresses[0]);
+      if (Nd4j.getAffinityManager().getNumberOfDevices() > device) {
+        Nd4j.getAffinityManager().unsafeSetDevice(device);
+      }
+    } catch (NumberFormatException e) {
+      throw new DeepensException("GPU address '" + addresses[0] + "' given by Spark is not a device number; "
+          + "the discovery script must print CUDA device ordinals");
+    }
+  }
+
+  private static Path localDir() throws IOException {
+    String dir = null;
+    if (SparkEnv.get() != null) {
+      dir = org.apache.spark.util.Utils.getLocalDir(SparkEnv.get().conf());
+    }
+    Path p = Path.of(dir != null ? dir : System.getProperty("java.io.tmpdir"));
+    Files.createDirectories(p);
+    return p;
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // temporary files in Spark's local dir are removed with the application anyway
+    }
+  }
+}

@@ -1,0 +1,322 @@
+package io.deepens.spark.train;
+
+import io.deepens.core.DeepensException;
+import io.deepens.core.InvalidInputException;
+import io.deepens.core.aggregate.EnsembleAggregator;
+import io.deepens.core.aggregate.MemberPredictions;
+import io.deepens.core.random.Bootstrap;
+import io.deepens.core.random.SeedPurpose;
+import io.deepens.core.random.Seeds;
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.store.EnsembleStore;
+import io.deepens.core.store.Manifest;
+import io.deepens.spark.SparkSessions;
+import io.deepens.spark.data.FeatureDecoder;
+import io.deepens.spark.data.LabeledRow;
+import io.deepens.spark.data.RowKeys;
+import io.deepens.spark.data.TableProfile;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.util.SerializableConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Trains an ensemble on Spark: one task per member, every member's copy of the data delivered through Spark's
+ * shuffle (never through the driver), then driver-side aggregation and atomic publication to the store.
+ *
+ * <ol>
+ *   <li>Check the schema, then profile the table in one pass (feature lengths, invalid rows with an example each,
+ *       label counts, content hash) and fail before any training if anything is wrong.</li>
+ *   <li>Copy every row once per member with a shuffle key (member, validation?, order key, row key): member m's
+ *       partition receives its training rows in an order drawn from m's seed (bootstrap copies when enabled) and
+ *       the shared validation rows in row-key order.</li>
+ *   <li>Run {@link MemberTask} on each partition; members checkpoint every epoch and resume when retried.</li>
+ *   <li>Fit weights and temperature on the validation predictions, drop diverged members, publish.</li>
+ * </ol>
+ */
+public final class SparkEnsembleTrainer {
+  private static final Logger LOG = LoggerFactory.getLogger(SparkEnsembleTrainer.class);
+
+  /** Options that are not part of the spec. */
+  public record Options(String storeUri, String runId, String dataUri, Map<String, Object> provenance) {}
+
+  /** What a finished run published. */
+  public record Result(String version, Manifest manifest, List<MemberOutcome> outcomes) {}
+
+  private final SparkSession spark;
+
+  public SparkEnsembleTrainer(SparkSession spark) {
+    this.spark = spark;
+  }
+
+  public Result train(Dataset<Row> table, Dataset<Row> validationTable, EnsembleSpec spec, Options options) {
+    EnsembleStore store = EnsembleStore.open(options.storeUri(), spark.sparkContext().hadoopConfiguration());
+    EnsembleStore.checkRunId(options.runId());
+    checkGpuRequest(spec);
+    boolean classification = spec.task() == EnsembleSpec.Task.CLASSIFICATION;
+    int classes = classification ? spec.data().classes() : 0;
+    FeatureDecoder decoder0 = FeatureDecoder.of(table.schema(), spec.data().features(), spec.data().label(), classes,
+        spec.data().key(), -1);
+    long splitSeed = Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.VALIDATION_SPLIT, 0);
+    double fraction = validationTable == null ? spec.data().validation().fraction() : 0.0;
+
+    // 1. profile and validate, before any training
+    TableProfile profile = profile(table, decoder0, classes, fraction, splitSeed, false);
+    int numFeatures = checkProfile(profile, decoder0, "training table " + options.dataUri());
+    FeatureDecoder decoder = decoder0.withNumFeatures(numFeatures);
+    TableProfile valProfile = null;
+    if (validationTable != null) {
+      FeatureDecoder vd = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
+          classes, spec.data().key(), numFeatures);
+      valProfile = profile(validationTable, vd, classes, 1.0, splitSeed, true);
+      checkProfile(valProfile, vd, "validation table " + spec.data().validation().table());
+    }
+    long valRows = valProfile != null ? valProfile.rows : profile.validationRows;
+    long trainRows = profile.rows - profile.validationRows;
+    InvalidInputException.check(valRows > 0,
+        "the validation split is empty (%d rows, fraction %s): raise data.validation.fraction or give a table",
+        profile.rows, fraction);
+    InvalidInputException.check(trainRows > 0, "no training rows remain after the validation split");
+    LOG.info("training table: {} rows ({} train, {} validation), {} features, content hash {}", profile.rows,
+        trainRows, valRows, numFeatures, profile.contentHashHex());
+
+    // 2. one copy of every row per member, through the shuffle
+    int members = spec.ensemble().members();
+    long seed = spec.ensemble().seed();
+    boolean bootstrap = spec.ensemble().bootstrap();
+    JavaPairRDD<MemberRowKey, LabeledRow> copies =
+        replicate(table, decoder, members, seed, bootstrap, fraction, splitSeed, false);
+    if (validationTable != null) {
+      FeatureDecoder vd = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
+          classes, spec.data().key(), numFeatures);
+      copies = copies.union(replicate(validationTable, vd, members, seed, false, 1.0, splitSeed, true));
+    }
+    JavaPairRDD<MemberRowKey, LabeledRow> perMember =
+        copies.repartitionAndSortWithinPartitions(new MemberRowKey.ByMember(members), new MemberRowKey.Order());
+
+    // 3. one task per member
+    String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
+    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), numFeatures,
+        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill);
+    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members + " members");
+    List<MemberOutcome> outcomes;
+    try (ProgressMonitor monitor =
+        new ProgressMonitor(store, options.runId(), members, spec.training().epochs(), 2000)) {
+      outcomes = new ArrayList<>(perMember.mapPartitionsWithIndex(
+          (Integer m, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(m, rows), true).collect());
+    }
+    outcomes.sort(Comparator.comparingInt(o -> o.member));
+    for (MemberOutcome o : outcomes) {
+      LOG.info("member {}: {} ({} train rows, executor {}, attempt {}{})", o.member, o.status, o.trainRows,
+          o.executorId, o.attempt, o.gpuAddresses.length > 0 ? ", GPU " + String.join(",", o.gpuAddresses) : "");
+    }
+
+    // 4. aggregate and publish
+    Manifest.DataFingerprint fingerprint = new Manifest.DataFingerprint(options.dataUri(), profile.rows
+        + (valProfile == null ? 0 : valProfile.rows), trainRows, valRows, profile.contentHashHex(),
+        table.schema().simpleString());
+    EnsembleAggregator.Fit fit = aggregate(spec, outcomes);
+    EnsembleStore.Staging staging = store.beginVersion(options.runId());
+    List<Manifest.MemberEntry> entries = new ArrayList<>();
+    for (MemberOutcome o : outcomes) {
+      String file = null;
+      String sha = null;
+      if (fit.usedMembers().contains(o.member)) {
+        file = "members/" + EnsembleStore.memberName(o.member) + ".zip";
+        sha = staging.moveIn(new org.apache.hadoop.fs.Path(o.modelPath), file);
+        if (!sha.equals(o.modelSha256)) {
+          throw new DeepensException("member " + o.member + " model " + o.modelPath + " changed after its task "
+              + "wrote it (SHA-256 " + sha + ", task reported " + o.modelSha256 + ")");
+        }
+      }
+      entries.add(new Manifest.MemberEntry(o.member, file, sha, o.status, readTree(o.reportJson)));
+    }
+    Map<String, Object> provenance = new LinkedHashMap<>(options.provenance());
+    provenance.put("sparkVersion", spark.version());
+    provenance.put("master", spark.sparkContext().master());
+    provenance.put("applicationId", spark.sparkContext().applicationId());
+    String version = store.publish(staging, v -> new Manifest(Manifest.FORMAT_VERSION, v, options.runId(),
+        java.time.Instant.now().toString(), classification ? "classification" : "regression", numFeatures,
+        classification ? classes : 1, readTree(spec.toJson()), spec.sha256(), entries, fit.weights(),
+        fit.temperature(), fit.validationMetrics(), fingerprint, staging.files(), provenance));
+    store.deleteRecursively(store.runDir(options.runId()));
+    LOG.info("published {} version {} ({} of {} members, weights {}, temperature {})", store.uri(), version,
+        fit.usedMembers().size(), members, Arrays.toString(fit.weights()), fit.temperature());
+    return new Result(version, store.readManifest(version), outcomes);
+  }
+
+  static EnsembleAggregator.Fit aggregate(EnsembleSpec spec, List<MemberOutcome> outcomes) {
+    List<MemberPredictions> preds = new ArrayList<>();
+    long[] keys = null;
+    for (MemberOutcome o : outcomes) {
+      if (!o.usable()) {
+        LOG.warn("member {} dropped: {}", o.member, o.status);
+        continue;
+      }
+      if (keys == null) {
+        keys = o.validationKeys;
+      } else if (!Arrays.equals(keys, o.validationKeys)) {
+        throw new DeepensException("members saw different validation rows (member " + o.member
+            + "): the shuffle did not deliver the same validation set to every member");
+      }
+      preds.add(new MemberPredictions(o.member, o.validationOutputs, o.outputs));
+    }
+    if (preds.isEmpty()) {
+      throw new DeepensException("every member diverged: nothing to publish. Lower training.learningRate "
+          + "or check the data scale; member reports: " + outcomes.stream().map(o -> o.member + ":" + o.status)
+          .toList());
+    }
+    return EnsembleAggregator.fit(spec, preds, outcomes.get(0).validationLabels);
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode readTree(String json) {
+    try {
+      return EnsembleStore.json().readTree(json);
+    } catch (java.io.IOException e) {
+      throw new DeepensException("invalid JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private void checkGpuRequest(EnsembleSpec spec) {
+    double gpus = spec.resources().gpusPerMember();
+    if (gpus <= 0) {
+      return;
+    }
+    String master = spark.sparkContext().master();
+    if (SparkSessions.isLocalMaster(master)) {
+      throw new InvalidInputException(String.format(Locale.ROOT,
+          "resources.gpusPerMember is %s but the master is %s: Spark's local mode schedules no GPUs and the tasks "
+              + "would wait forever. Use a cluster master (standalone, YARN, Kubernetes or local-cluster) with GPU "
+              + "resources, or set gpusPerMember to 0", gpus, master));
+    }
+    String amount = spark.sparkContext().getConf().get("spark.task.resource.gpu.amount", null);
+    if (amount == null) {
+      throw new InvalidInputException("resources.gpusPerMember is " + gpus + " but spark.task.resource.gpu.amount is"
+          + " not set: start the job through deepens' train command (which sets it) or set it to " + gpus);
+    }
+  }
+
+  /** One pass over a table: lengths, invalid rows with an example each, label counts, split counts, hash. */
+  static TableProfile profile(Dataset<Row> table, FeatureDecoder decoder, int classes, double fraction,
+      long splitSeed, boolean allValidation) {
+    JavaRDD<InternalRow> rows = table.queryExecution().toRdd().toJavaRDD();
+    return rows.mapPartitionsWithIndex((Integer part, Iterator<InternalRow> it) -> {
+      TableProfile p = new TableProfile(classes);
+      float[] buf = new float[16];
+      float[] label = new float[1];
+      FeatureDecoder d = decoder;
+      long i = 0;
+      while (it.hasNext()) {
+        InternalRow r = it.next();
+        long ordinal = i++;
+        p.rows++;
+        int len = decoder.featureLength(r);
+        if (len < 0) {
+          p.addInvalid("null features", decoder.describe(r, ordinal, part));
+          continue;
+        }
+        p.addLength(len, decoder.describe(r, ordinal, part));
+        if (d.numFeatures() != len) {
+          d = decoder.withNumFeatures(len);
+        }
+        if (buf.length < len) {
+          buf = new float[len];
+        }
+        String reason = d.decodeFeatures(r, buf, 0);
+        if (reason == null) {
+          reason = d.decodeLabel(r, label);
+        }
+        if (reason != null) {
+          p.addInvalid(reason.replaceAll("-?\\d+(\\.\\d+)?(E-?\\d+)?", "#"),
+              decoder.describe(r, ordinal, part) + ": " + reason);
+          continue;
+        }
+        long key = d.rowKey(r, buf, 0, label[0]);
+        p.contentHash += RowKeys.mix(key ^ RowKeys.ofContent(buf, 0, len, label[0]));
+        if (classes > 0) {
+          p.labelCounts[(int) label[0]]++;
+        }
+        if (allValidation || RowKeys.unit(key, splitSeed) < fraction) {
+          p.validationRows++;
+        }
+      }
+      return List.of(p).iterator();
+    }, true).treeReduce(TableProfile::merge);
+  }
+
+  /** Fails with one message listing every problem found; returns the feature length. */
+  static int checkProfile(TableProfile p, FeatureDecoder decoder, String what) {
+    InvalidInputException.check(p.rows > 0, "%s has no rows", what);
+    List<String> problems = new ArrayList<>();
+    int expected = decoder.numFeatures() > 0 ? decoder.numFeatures() : p.dominantLength();
+    if (p.lengths.size() > 1 || (p.lengths.size() == 1 && p.dominantLength() != expected)) {
+      StringBuilder sb = new StringBuilder("features " + decoder.featureDescription()
+          + " do not all have the same length (expected " + expected + "):");
+      p.lengths.forEach((len, count) -> {
+        if (len != expected) {
+          sb.append(String.format(Locale.ROOT, " %d rows have %d values (e.g. %s);", count, len,
+              p.lengthExamples.get(len)));
+        }
+      });
+      problems.add(sb.toString());
+    }
+    p.invalid.forEach((reason, count) -> {
+      if (!reason.contains(" values, expected ")) {
+        problems.add(String.format(Locale.ROOT, "%d rows: %s", count, p.invalidExamples.get(reason)));
+      }
+    });
+    if (!problems.isEmpty()) {
+      throw new InvalidInputException(what + " has invalid rows; nothing was trained. " + String.join(" ", problems)
+          + " Fix or filter these rows (e.g. drop nulls and NaN, pad or cut vectors to one length).");
+    }
+    return expected;
+  }
+
+  static JavaPairRDD<MemberRowKey, LabeledRow> replicate(Dataset<Row> table, FeatureDecoder decoder, int members,
+      long seed, boolean bootstrap, double fraction, long splitSeed, boolean allValidation) {
+    long[] orderSeeds = new long[members];
+    long[] bootstrapSeeds = new long[members];
+    for (int m = 0; m < members; m++) {
+      orderSeeds[m] = Seeds.derive(seed, m, SeedPurpose.ROW_ORDER, 0);
+      bootstrapSeeds[m] = Seeds.derive(seed, m, SeedPurpose.BOOTSTRAP, 0);
+    }
+    int n = decoder.numFeatures();
+    return table.queryExecution().toRdd().toJavaRDD().flatMapToPair(r -> {
+      float[] x = new float[n];
+      float[] label = new float[1];
+      if (decoder.decodeFeatures(r, x, 0) != null || decoder.decodeLabel(r, label) != null) {
+        throw new IllegalStateException("a row that passed validation no longer decodes");
+      }
+      long key = decoder.rowKey(r, x, 0, label[0]);
+      LabeledRow row = new LabeledRow(key, x, label[0]);
+      boolean validation = allValidation || RowKeys.unit(key, splitSeed) < fraction;
+      List<Tuple2<MemberRowKey, LabeledRow>> out = new ArrayList<>(members);
+      for (int m = 0; m < members; m++) {
+        if (validation) {
+          out.add(new Tuple2<>(new MemberRowKey(m, true, key, key), row));
+          continue;
+        }
+        int copies = bootstrap ? Bootstrap.multiplicity(bootstrapSeeds[m], key) : 1;
+        for (int c = 0; c < copies; c++) {
+          long order = Seeds.rowOrderKey(orderSeeds[m], RowKeys.mix(key + c));
+          out.add(new Tuple2<>(new MemberRowKey(m, false, order, key), row));
+        }
+      }
+      return out.iterator();
+    });
+  }
+}
