@@ -1,0 +1,196 @@
+package io.deepens.spark.evaluate;
+
+import io.deepens.core.InvalidInputException;
+import io.deepens.core.metrics.ClassificationMetrics;
+import io.deepens.core.metrics.Histogram;
+import io.deepens.core.metrics.Roc;
+import io.deepens.core.metrics.RocCurve;
+import io.deepens.core.mixture.ClassificationUncertainty;
+import io.deepens.core.mixture.PosteriorMixture;
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.store.Manifest;
+import io.deepens.spark.data.FeatureDecoder;
+import io.deepens.spark.score.EnsembleScorer;
+import io.deepens.spark.score.LoadedEnsemble;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Evaluates a resolved classification ensemble on a labelled test table and, optionally, an out-of-distribution
+ * table. Every metric is accumulated on the executors and merged with {@code treeReduce}.
+ *
+ * <p>AUROC for separating OOD from test rows (OOD = positive, score = predictive entropy or mutual information):
+ * exact and tie-aware when test plus OOD rows are at most {@link #EXACT_AUROC_LIMIT}; otherwise from 10,000-bin
+ * histograms over [0, log K], whose error bound (the share of pairs falling into one bin) is reported.
+ */
+public final class SparkEvaluator {
+  private static final Logger LOG = LoggerFactory.getLogger(SparkEvaluator.class);
+  public static final long EXACT_AUROC_LIMIT = 5_000_000L;
+
+  /** Everything {@code evaluate} reports. AUROC fields are NaN without an OOD table. */
+  public record Evaluation(Manifest manifest, long testRows, long oodRows, ClassificationMetrics ensemble,
+      ClassificationMetrics[] members, Histogram entropyTest, Histogram entropyOod, Histogram miTest,
+      Histogram miOod, double aurocEntropy, double aurocMi, double auprEntropy, double[] memberAurocEntropy,
+      double[] memberAuprEntropy, RocCurve rocEntropy, RocCurve rocMi, boolean exactAuroc, double aurocMaxError) {}
+
+  private final EnsembleScorer scorer;
+  private final int batchSize;
+
+  public SparkEvaluator(EnsembleScorer scorer, int batchSize) {
+    this.scorer = scorer;
+    this.batchSize = batchSize;
+  }
+
+  public Evaluation evaluate(Dataset<Row> test, Dataset<Row> ood) {
+    Manifest m = scorer.manifest();
+    InvalidInputException.check(scorer.classification(),
+        "evaluate supports classification ensembles; version %s is a %s ensemble", m.version(), m.task());
+    EnsembleSpec spec = EnsembleSpec.fromJson(m.spec().toString());
+    int classes = m.outputs();
+    int members = m.usableMembers().size();
+    FeatureDecoder testDecoder = FeatureDecoder.of(test.schema(), spec.data().features(), spec.data().label(),
+        classes, keyIfPresent(test, spec), m.numFeatures());
+    EvaluationPartial total = accumulate(test, testDecoder, false, classes, members);
+    if (ood != null) {
+      FeatureDecoder oodDecoder = FeatureDecoder.of(ood.schema(), spec.data().features(), null, 0,
+          keyIfPresent(ood, spec), m.numFeatures());
+      total.merge(accumulate(ood, oodDecoder, true, classes, members));
+    }
+    long testRows = total.ensemble.count();
+    InvalidInputException.check(testRows > 0, "the test table has no rows");
+    double aurocE = Double.NaN;
+    double aurocMi = Double.NaN;
+    double auprE = Double.NaN;
+    double[] memberAuroc = new double[members];
+    double[] memberAupr = new double[members];
+    java.util.Arrays.fill(memberAuroc, Double.NaN);
+    java.util.Arrays.fill(memberAupr, Double.NaN);
+    RocCurve rocE = null;
+    RocCurve rocMi = null;
+    boolean exact = !total.exact.overflow;
+    double maxError = 0;
+    if (ood != null && total.oodRows > 0) {
+      if (exact) {
+        double[] te = total.exact.get(0);
+        double[] oe = total.exact.get(1);
+        double[] tm = total.exact.get(2);
+        double[] om = total.exact.get(3);
+        aurocE = Roc.auroc(oe, te);
+        aurocMi = Roc.auroc(om, tm);
+        auprE = Roc.averagePrecision(oe, te);
+        rocE = Roc.curve(oe, te);
+        rocMi = Roc.curve(om, tm);
+        for (int k = 0; k < members; k++) {
+          memberAuroc[k] = Roc.auroc(total.exact.get(4 + 2 * k + 1), total.exact.get(4 + 2 * k));
+          memberAupr[k] = Roc.averagePrecision(total.exact.get(4 + 2 * k + 1), total.exact.get(4 + 2 * k));
+        }
+      } else {
+        aurocE = total.rocEntropy.auroc();
+        aurocMi = total.rocMi.auroc();
+        auprE = total.rocEntropy.averagePrecision();
+        rocE = total.rocEntropy.curve();
+        rocMi = total.rocMi.curve();
+        maxError = Math.max(total.rocEntropy.maxError(), total.rocMi.maxError());
+        for (int k = 0; k < members; k++) {
+          memberAuroc[k] = total.memberRocEntropy[k].auroc();
+          memberAupr[k] = total.memberRocEntropy[k].averagePrecision();
+        }
+      }
+    }
+    LOG.info("evaluated version {} on {} test rows and {} OOD rows (AUROC {})", m.version(), testRows,
+        total.oodRows, exact ? "exact" : "binned, max error " + maxError);
+    return new Evaluation(m, testRows, total.oodRows, total.ensemble, total.members, total.entropyTest,
+        total.entropyOod, total.miTest, total.miOod, aurocE, aurocMi, auprE, memberAuroc, memberAupr, rocE, rocMi,
+        exact, maxError);
+  }
+
+  private static String keyIfPresent(Dataset<Row> t, EnsembleSpec spec) {
+    String key = spec.data().key();
+    return key != null && List.of(t.schema().fieldNames()).contains(key) ? key : null;
+  }
+
+  private EvaluationPartial accumulate(Dataset<Row> table, FeatureDecoder decoder, boolean isOod, int classes,
+      int members) {
+    EnsembleScorer s = scorer;
+    int batch = batchSize;
+    long limit = EXACT_AUROC_LIMIT;
+    return table.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex(
+        (Integer part, Iterator<InternalRow> it) -> {
+          EvaluationPartial p = new EvaluationPartial(classes, members, limit);
+          LoadedEnsemble ens = s.load();
+          PosteriorMixture mixture = ens.mixture();
+          int nf = decoder.numFeatures();
+          float[] x = new float[batch * nf];
+          int[] labels = new int[batch];
+          float[] label = new float[1];
+          long seen = 0;
+          while (it.hasNext()) {
+            int n = 0;
+            while (n < batch && it.hasNext()) {
+              InternalRow r = it.next();
+              long ordinal = seen++;
+              String reason = decoder.decodeFeatures(r, x, n * nf);
+              if (reason == null && !isOod) {
+                reason = decoder.decodeLabel(r, label);
+              }
+              if (reason != null) {
+                throw new InvalidInputException("cannot evaluate " + decoder.describe(r, ordinal, part) + " of the "
+                    + (isOod ? "OOD" : "test") + " table: " + reason);
+              }
+              labels[n++] = (int) label[0];
+            }
+            float[][] probs = s.predictMembers(ens, x, n);
+            ClassificationUncertainty u = mixture.classify(probs, n, classes);
+            if (!isOod) {
+              p.ensemble.add(u.probability(), labels, n);
+              for (int k = 0; k < members; k++) {
+                p.members[k].add(probs[k], labels, n);
+              }
+            } else {
+              p.oodRows += n;
+            }
+            for (int i = 0; i < n; i++) {
+              double e = u.predictiveEntropy()[i];
+              double mi = u.mutualInformation()[i];
+              (isOod ? p.entropyOod : p.entropyTest).add(e);
+              (isOod ? p.miOod : p.miTest).add(mi);
+              if (isOod) {
+                p.rocEntropy.addPositive(e);
+                p.rocMi.addPositive(mi);
+              } else {
+                p.rocEntropy.addNegative(e);
+                p.rocMi.addNegative(mi);
+              }
+              p.exact.add(isOod ? 1 : 0, e);
+              p.exact.add(isOod ? 3 : 2, mi);
+              for (int k = 0; k < members; k++) {
+                double h = entropy(probs[k], i * classes, classes);
+                if (isOod) {
+                  p.memberRocEntropy[k].addPositive(h);
+                } else {
+                  p.memberRocEntropy[k].addNegative(h);
+                }
+                p.exact.add(4 + 2 * k + (isOod ? 1 : 0), h);
+              }
+            }
+          }
+          return List.of(p).iterator();
+        }, true).treeReduce(EvaluationPartial::merge);
+  }
+
+  private static double entropy(float[] p, int offset, int classes) {
+    double h = 0;
+    for (int c = 0; c < classes; c++) {
+      double q = p[offset + c];
+      if (q > 0) {
+        h -= q * Math.log(q);
+      }
+    }
+    return h;
+  }
+}

@@ -1,0 +1,308 @@
+package io.deepens.spark.score;
+
+import io.deepens.core.InvalidInputException;
+import io.deepens.core.mixture.ClassificationUncertainty;
+import io.deepens.core.mixture.PosteriorMixture;
+import io.deepens.core.mixture.RegressionUncertainty;
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.store.EnsembleStore;
+import io.deepens.core.store.Manifest;
+import io.deepens.core.store.Sha256;
+import io.deepens.core.train.McDropout;
+import io.deepens.core.train.MemberModels;
+import io.deepens.spark.data.FeatureDecoder;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
+import org.apache.spark.util.LongAccumulator;
+import org.apache.spark.util.SerializableConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+/**
+ * Applies one resolved ensemble version to a table, partition by partition, in batches of a fixed number of rows:
+ * a partition's memory use does not grow with its row count. Input columns are kept and the output columns of
+ * {@link OutputColumns} appended. The version is resolved once, on the driver, and its manifest shipped to the
+ * executors, so a scorer keeps reading the version it started with while newer ones are published.
+ */
+public final class EnsembleScorer implements Serializable {
+  private static final long serialVersionUID = 1L;
+  public static final int DEFAULT_BATCH = 2048;
+
+  private final String storeUri;
+  private final String manifestJson;
+  private final String manifestSha;
+  private final boolean classification;
+  private final int outputs;
+  private final int numFeatures;
+  private final int mcSamples;
+  private final long seed;
+  private final SerializableConfiguration hadoopConf;
+
+  /** Resolves {@code version} (null = LATEST) in the store once. */
+  public static EnsembleScorer resolve(SparkSession spark, String storeUri, String version) {
+    EnsembleStore store = EnsembleStore.open(storeUri, spark.sparkContext().hadoopConfiguration());
+    Manifest m = store.resolve(version);
+    return new EnsembleScorer(store.uri(), m, new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()));
+  }
+
+  EnsembleScorer(String storeUri, Manifest m, SerializableConfiguration conf) {
+    this.storeUri = storeUri;
+    this.manifestJson = new String(EnsembleStore.toJson(m), StandardCharsets.UTF_8);
+    this.manifestSha = Sha256.of(manifestJson.getBytes(StandardCharsets.UTF_8));
+    this.classification = "classification".equals(m.task());
+    this.outputs = m.outputs();
+    this.numFeatures = m.numFeatures();
+    EnsembleSpec spec = EnsembleSpec.fromJson(m.spec().toString());
+    this.mcSamples = spec.ensemble().mcDropoutSamples();
+    this.seed = spec.ensemble().seed();
+    this.hadoopConf = conf;
+  }
+
+  public Manifest manifest() {
+    try {
+      return EnsembleStore.json().readValue(manifestJson, Manifest.class);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public boolean classification() {
+    return classification;
+  }
+
+  /**
+   * Scores {@code input}.
+   *
+   * @param features the feature column(s); null for the spec's
+   * @param key a key column for error messages (null for the spec's key when the input has it)
+   * @param skipped counts skipped rows under {@link InvalidPolicy#SKIP}; may be null
+   */
+  public Dataset<Row> score(SparkSession spark, Dataset<Row> input, List<String> features, String key,
+      InvalidPolicy policy, int batchSize, LongAccumulator skipped) {
+    InvalidInputException.check(batchSize > 0, "batch size must be > 0, found %d", batchSize);
+    EnsembleSpec spec = EnsembleSpec.fromJson(manifest().spec().toString());
+    List<String> cols = features != null ? features : spec.data().features();
+    String keyCol = key;
+    if (keyCol == null && spec.data().key() != null
+        && java.util.Arrays.asList(input.schema().fieldNames()).contains(spec.data().key())) {
+      keyCol = spec.data().key();
+    }
+    FeatureDecoder decoder = FeatureDecoder.of(input.schema(), cols, null, 0, keyCol, numFeatures);
+    StructType inSchema = input.schema();
+    StructType outSchema = OutputColumns.outputSchema(inSchema, classification, policy);
+    JavaRDD<InternalRow> rows = input.queryExecution().toRdd().toJavaRDD();
+    JavaRDD<InternalRow> scored = rows.mapPartitionsWithIndex(
+        (Integer part, Iterator<InternalRow> it) -> new Batches(part, it, decoder, inSchema, policy, batchSize,
+            skipped), true);
+    return spark.internalCreateDataFrame(scored.rdd(), outSchema, false);
+  }
+
+  /** Streams one partition: fills a batch, runs every member, mixes, emits the rows, repeats. */
+  private final class Batches implements Iterator<InternalRow> {
+    private final int partition;
+    private final Iterator<InternalRow> in;
+    private final FeatureDecoder decoder;
+    private final org.apache.spark.sql.types.DataType[] inTypes;
+    private final InvalidPolicy policy;
+    private final int batchSize;
+    private final LongAccumulator skipped;
+    private final LoadedEnsemble ensemble;
+    private final float[] x;
+    private final InternalRow[] held;
+    private final String[] reasons;
+    private final int[] validIndex;
+    private final ArrayList<InternalRow> ready = new ArrayList<>();
+    private int readyPos;
+    private long seen;
+    private long batchNo;
+
+    Batches(int partition, Iterator<InternalRow> in, FeatureDecoder decoder, StructType inSchema,
+        InvalidPolicy policy, int batchSize, LongAccumulator skipped) {
+      this.partition = partition;
+      this.in = in;
+      this.decoder = decoder;
+      this.inTypes = new org.apache.spark.sql.types.DataType[inSchema.size()];
+      for (int i = 0; i < inTypes.length; i++) {
+        inTypes[i] = inSchema.fields()[i].dataType();
+      }
+      this.policy = policy;
+      this.batchSize = batchSize;
+      this.skipped = skipped;
+      this.ensemble = load();
+      this.x = new float[batchSize * numFeatures];
+      this.held = new InternalRow[batchSize];
+      this.reasons = new String[batchSize];
+      this.validIndex = new int[batchSize];
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (readyPos >= ready.size()) {
+        if (!in.hasNext()) {
+          return false;
+        }
+        fill();
+      }
+      return true;
+    }
+
+    @Override
+    public InternalRow next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      InternalRow r = ready.get(readyPos);
+      ready.set(readyPos++, null);
+      return r;
+    }
+
+    private void fill() {
+      ready.clear();
+      readyPos = 0;
+      int n = 0;
+      int valid = 0;
+      while (n < batchSize && in.hasNext()) {
+        InternalRow r = in.next();
+        long ordinal = seen++;
+        String reason = decoder.decodeFeatures(r, x, valid * numFeatures);
+        if (reason != null) {
+          String where = decoder.describe(r, ordinal, partition);
+          if (policy == InvalidPolicy.FAIL) {
+            throw new InvalidInputException("cannot score " + where + ": " + reason
+                + ". Fix the row, or rerun with --invalid skip (drop such rows) or --invalid keep (null outputs)");
+          }
+          if (policy == InvalidPolicy.SKIP) {
+            if (skipped != null) {
+              skipped.add(1);
+            }
+            continue;
+          }
+          reasons[n] = reason;
+        } else {
+          reasons[n] = null;
+          validIndex[valid++] = n;
+        }
+        held[n++] = r.copy();
+      }
+      Object[][] outValues = new Object[n][];
+      if (valid > 0) {
+        mixBatch(valid, outValues);
+      }
+      TaskContext tc = TaskContext.get();
+      for (int i = 0; i < n; i++) {
+        Object[] values = outValues[i];
+        int width = (classification ? 6 : 4) + (policy == InvalidPolicy.KEEP ? 1 : 0);
+        if (values == null) {
+          values = new Object[width];
+        } else if (values.length < width) {
+          values = java.util.Arrays.copyOf(values, width);
+        }
+        if (policy == InvalidPolicy.KEEP && reasons[i] != null) {
+          values[width - 1] = UTF8String.fromString(reasons[i]);
+        }
+        ready.add(new JoinedRow(held[i], new GenericInternalRow(values)));
+        held[i] = null;
+      }
+      batchNo++;
+      if (tc != null && tc.isInterrupted()) {
+        throw new org.apache.spark.TaskKilledException("scoring interrupted");
+      }
+    }
+
+    private void mixBatch(int valid, Object[][] outValues) {
+      MultiLayerNetwork[] nets = ensemble.borrow();
+      try {
+        PosteriorMixture mixture = ensemble.mixture();
+        int m = nets.length;
+        float[] batch = valid * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, valid * numFeatures);
+        int samples = Math.max(1, mcSamples);
+        float[][] comp = new float[m * samples][];
+        for (int k = 0; k < m; k++) {
+          if (mcSamples > 0) {
+            float[][] s = McDropout.sample(nets[k], batch, valid, numFeatures, mcSamples,
+                io.deepens.core.random.Seeds.derive(seed, k, io.deepens.core.random.SeedPurpose.DROPOUT,
+                    (int) (partition * 1_000_003L + batchNo)));
+            System.arraycopy(s, 0, comp, k * samples, samples);
+          } else {
+            comp[k] = MemberModels.predict(nets[k], batch, valid, numFeatures);
+          }
+        }
+        if (classification) {
+          ClassificationUncertainty u = mcSamples > 0
+              ? mixture.classify(comp, samples, valid, outputs)
+              : mixture.classify(comp, valid, outputs);
+          double[] p = u.probability();
+          for (int v = 0; v < valid; v++) {
+            float[] probs = new float[outputs];
+            for (int c = 0; c < outputs; c++) {
+              probs[c] = (float) p[v * outputs + c];
+            }
+            outValues[validIndex[v]] = new Object[] {u.prediction()[v], UnsafeArrayData.fromPrimitiveArray(probs),
+                u.maxProbability()[v], u.predictiveEntropy()[v], u.expectedEntropy()[v], u.mutualInformation()[v]};
+          }
+        } else {
+          float[][] means = new float[comp.length][valid];
+          float[][] vars = new float[comp.length][valid];
+          for (int k = 0; k < comp.length; k++) {
+            for (int v = 0; v < valid; v++) {
+              means[k][v] = comp[k][2 * v];
+              vars[k][v] = comp[k][2 * v + 1];
+            }
+          }
+          RegressionUncertainty u = mcSamples > 0
+              ? mixture.regress(means, vars, samples, valid)
+              : mixture.regress(means, vars, valid);
+          for (int v = 0; v < valid; v++) {
+            outValues[validIndex[v]] = new Object[] {u.mean()[v], u.variance()[v], u.aleatoricVariance()[v],
+                u.epistemicVariance()[v]};
+          }
+        }
+      } finally {
+        ensemble.release(nets);
+      }
+    }
+  }
+
+  /** This version's members in this JVM (loaded and verified on first use). */
+  public LoadedEnsemble load() {
+    return LoadedEnsemble.get(storeUri, manifestJson, manifestSha, hadoopConf.value());
+  }
+
+  /**
+   * Every member's outputs for the first {@code rows} rows of {@code x} (row-major features): one row-major
+   * [rows x outputs] array per member.
+   */
+  public float[][] predictMembers(LoadedEnsemble ens, float[] x, int rows) {
+    MultiLayerNetwork[] nets = ens.borrow();
+    try {
+      float[] batch = rows * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, rows * numFeatures);
+      float[][] out = new float[nets.length][];
+      for (int k = 0; k < nets.length; k++) {
+        out[k] = MemberModels.predict(nets[k], batch, rows, numFeatures);
+      }
+      return out;
+    } finally {
+      ens.release(nets);
+    }
+  }
+
+  /** For callers that want the RDD of internal rows (benchmarks). */
+  static RDD<InternalRow> internalRows(Dataset<Row> ds) {
+    return ds.queryExecution().toRdd();
+  }
+}

@@ -1,0 +1,95 @@
+package io.deepens.spark.score;
+
+import io.deepens.core.DeepensException;
+import io.deepens.core.mixture.PosteriorMixture;
+import io.deepens.core.store.EnsembleStore;
+import io.deepens.core.store.Manifest;
+import io.deepens.core.train.MemberModels;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.apache.hadoop.conf.Configuration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ensemble version loaded into this JVM: its members (loaded once, checksums verified), the mixture, and a pool
+ * of per-thread copies of the networks (DL4J networks are not thread-safe, so concurrent tasks each borrow a set).
+ * Cached per JVM by store, version and manifest checksum; never reloaded per partition or per row.
+ */
+public final class LoadedEnsemble {
+  private static final Logger LOG = LoggerFactory.getLogger(LoadedEnsemble.class);
+  private static final ConcurrentHashMap<String, LoadedEnsemble> CACHE = new ConcurrentHashMap<>();
+  private static final java.util.concurrent.atomic.AtomicInteger LOADS = new java.util.concurrent.atomic.AtomicInteger();
+
+  private final Manifest manifest;
+  private final PosteriorMixture mixture;
+  private final MultiLayerNetwork[] prototypes;
+  private final ConcurrentLinkedQueue<MultiLayerNetwork[]> pool = new ConcurrentLinkedQueue<>();
+
+  private LoadedEnsemble(Manifest manifest, MultiLayerNetwork[] prototypes) {
+    this.manifest = manifest;
+    this.prototypes = prototypes;
+    this.mixture = PosteriorMixture.of(manifest.weights()).withTemperature(manifest.temperature());
+    pool.add(prototypes);
+  }
+
+  /** The cached ensemble for {@code (store, version)}, loading and verifying it on first use in this JVM. */
+  public static LoadedEnsemble get(String storeUri, String manifestJson, String manifestSha, Configuration conf) {
+    return CACHE.computeIfAbsent(storeUri + "#" + manifestSha, k -> load(storeUri, manifestJson, conf));
+  }
+
+  /** How many times this JVM loaded an ensemble from the store (tests check it stays at one per version). */
+  public static int loads() {
+    return LOADS.get();
+  }
+
+  private static LoadedEnsemble load(String storeUri, String manifestJson, Configuration conf) {
+    try {
+      Manifest m = EnsembleStore.json().readValue(manifestJson, Manifest.class);
+      EnsembleStore store = EnsembleStore.open(storeUri, conf);
+      List<Manifest.MemberEntry> members = m.usableMembers();
+      MultiLayerNetwork[] nets = new MultiLayerNetwork[members.size()];
+      for (int i = 0; i < nets.length; i++) {
+        Manifest.MemberEntry e = members.get(i);
+        byte[] bytes = store.readVerified(m.version(), e.file(), e.sha256());
+        nets[i] = MemberModels.read(new ByteArrayInputStream(bytes));
+      }
+      LOADS.incrementAndGet();
+      LOG.info("loaded {} version {}: {} members", storeUri, m.version(), nets.length);
+      return new LoadedEnsemble(m, nets);
+    } catch (IOException e) {
+      throw new DeepensException("cannot load ensemble from " + storeUri + ": " + e.getMessage(), e);
+    }
+  }
+
+  public Manifest manifest() {
+    return manifest;
+  }
+
+  public PosteriorMixture mixture() {
+    return mixture;
+  }
+
+  /** A set of networks for this thread's exclusive use; give it back with {@link #release}. */
+  public MultiLayerNetwork[] borrow() {
+    MultiLayerNetwork[] nets = pool.poll();
+    if (nets != null) {
+      return nets;
+    }
+    MultiLayerNetwork[] copy = new MultiLayerNetwork[prototypes.length];
+    synchronized (prototypes) {
+      for (int i = 0; i < copy.length; i++) {
+        copy[i] = prototypes[i].clone();
+      }
+    }
+    return copy;
+  }
+
+  public void release(MultiLayerNetwork[] nets) {
+    pool.add(nets);
+  }
+}
