@@ -1,0 +1,137 @@
+package io.deepens.jobs;
+
+import io.deepens.core.DeepensException;
+import io.deepens.core.InvalidInputException;
+import io.deepens.jobs.cli.Args;
+import io.deepens.jobs.cli.Command;
+import io.deepens.jobs.commands.EvaluateCommand;
+import io.deepens.jobs.commands.ImportCommand;
+import io.deepens.jobs.commands.InspectCommand;
+import io.deepens.jobs.commands.ScoreCommand;
+import io.deepens.jobs.commands.TrainCommand;
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code deepens <command> [options]}: the entry point for the local launcher and for spark-submit. Failures end
+ * with one line naming the problem and an exit code from {@link ExitCode}; no stack trace for bad input.
+ */
+public final class Main {
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+  private Main() {}
+
+  public static Map<String, Command> commands() {
+    Map<String, Command> m = new LinkedHashMap<>();
+    for (Command c : List.of(new TrainCommand(), new ScoreCommand(), new EvaluateCommand(), new InspectCommand(),
+        new ImportCommand())) {
+      m.put(c.name(), c);
+    }
+    return m;
+  }
+
+  public static void main(String[] argv) {
+    int code = run(argv, System.out, System.err);
+    System.exit(code);
+  }
+
+  /** Runs a command and returns its exit code; never exits the JVM (tests call this). */
+  public static int run(String[] argv, PrintStream out, PrintStream err) {
+    Map<String, Command> commands = commands();
+    if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h") || argv[0].equals("help")) {
+      out.println(help(commands));
+      return argv.length == 0 ? ExitCode.USAGE.code : ExitCode.OK.code;
+    }
+    Command c = commands.get(argv[0]);
+    if (c == null) {
+      err.println("deepens: unknown command '" + argv[0] + "'; commands are " + String.join(", ", commands.keySet())
+          + " (run 'deepens --help')");
+      return ExitCode.USAGE.code;
+    }
+    for (int i = 1; i < argv.length; i++) {
+      if (argv[i].equals("--help") || argv[i].equals("-h")) {
+        out.println(c.usage());
+        return ExitCode.OK.code;
+      }
+    }
+    try {
+      Args args = Args.parse(c.name(), argv, 1, c.options(), c.flags());
+      ExitCode result = c.run(args);
+      return result.code;
+    } catch (Throwable t) {
+      Failure f = classify(t);
+      if (f.code == ExitCode.INTERNAL || f.code == ExitCode.INFRASTRUCTURE) {
+        LOG.error("deepens {} failed", c.name(), t);
+      }
+      err.println("deepens " + c.name() + ": " + f.message);
+      LOG.info("outcome: {} failed with exit code {}", c.name(), f.code.code);
+      return f.code.code;
+    }
+  }
+
+  record Failure(ExitCode code, String message) {}
+
+  /**
+   * Finds what a user should read in an exception: our own exceptions anywhere in the cause chain, including those
+   * thrown in a Spark task and reported back as text in a SparkException.
+   */
+  static Failure classify(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof InvalidInputException) {
+        return new Failure(ExitCode.USAGE, c.getMessage());
+      }
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("io\\.deepens\\.core\\.InvalidInputException: ([^\\n]+)").matcher(String.valueOf(messages(t)));
+    if (m.find()) {
+      return new Failure(ExitCode.USAGE, m.group(1));
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof DeepensException) {
+        return new Failure(ExitCode.INFRASTRUCTURE, c.getMessage());
+      }
+    }
+    m = java.util.regex.Pattern.compile("io\\.deepens\\.core\\.DeepensException: ([^\\n]+)")
+        .matcher(String.valueOf(messages(t)));
+    if (m.find()) {
+      return new Failure(ExitCode.INFRASTRUCTURE, m.group(1));
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.io.IOException || c instanceof org.apache.spark.SparkException) {
+        return new Failure(ExitCode.INFRASTRUCTURE, c.getClass().getSimpleName() + ": " + firstLine(c.getMessage()));
+      }
+    }
+    return new Failure(ExitCode.INTERNAL, "internal error (" + t + "); this is a bug, please report it with the log");
+  }
+
+  private static String messages(Throwable t) {
+    StringBuilder sb = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      sb.append(c.getMessage()).append('\n');
+    }
+    return sb.toString();
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  static String help(Map<String, Command> commands) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("deepens: distributed deep ensembles on Apache Spark\n\n");
+    sb.append("usage: deepens <command> [options]      (scripts/deepens locally, or spark-submit --class ")
+        .append(Main.class.getName()).append(" deepens-jobs-*-all.jar <command> ...)\n\ncommands:\n");
+    commands.values().forEach(c -> sb.append(String.format("  %-9s %s%n", c.name(), c.summary())));
+    sb.append("\n'deepens <command> --help' shows a command's options.\n");
+    sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, 3 infrastructure failure, 4 nothing to do");
+    return sb.toString();
+  }
+}

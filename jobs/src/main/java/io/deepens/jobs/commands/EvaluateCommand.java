@@ -1,0 +1,153 @@
+package io.deepens.jobs.commands;
+
+import io.deepens.core.metrics.ClassificationMetrics;
+import io.deepens.core.metrics.ReliabilityDiagram;
+import io.deepens.core.metrics.RocCurve;
+import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.cli.Args;
+import io.deepens.jobs.cli.Command;
+import io.deepens.jobs.cli.EnsembleRef;
+import io.deepens.jobs.cli.Tables;
+import io.deepens.jobs.report.Curve;
+import io.deepens.jobs.report.EvaluationReport;
+import io.deepens.jobs.report.MetricSet;
+import io.deepens.jobs.report.ReportWriter;
+import io.deepens.spark.SparkSessions;
+import io.deepens.spark.evaluate.SparkEvaluator;
+import io.deepens.spark.score.EnsembleScorer;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@code evaluate}: metrics of the ensemble and each member on a test table (and OOD detection), plus a report. */
+public final class EvaluateCommand implements Command {
+  private static final Logger LOG = LoggerFactory.getLogger(EvaluateCommand.class);
+
+  @Override
+  public String name() {
+    return "evaluate";
+  }
+
+  @Override
+  public String summary() {
+    return "accuracy, NLL, Brier, ECE and OOD detection of an ensemble and its members, with an HTML report";
+  }
+
+  @Override
+  public String usage() {
+    return """
+        usage: deepens evaluate --ensemble STORE[#VERSION] --test URI [--ood URI] --report DIR [options]
+
+          --ensemble STORE[#V]   store and version (default: the version LATEST names)
+          --test URI             labelled test table
+          --ood URI              out-of-distribution table (labels ignored): adds AUROC/AUPR of entropy and MI
+          --report DIR           local folder for metrics.json, index.html and the PNG charts
+          --format F             format of the tables; default from the extension, else parquet
+          --batch-size N         rows per forward pass (default 2048)
+          --master URL           Spark master (default: spark-submit's, else local[*])
+          --conf K=V             extra Spark configuration (repeatable)""";
+  }
+
+  @Override
+  public Set<String> options() {
+    return Set.of("ensemble", "test", "ood", "report", "format", "batch-size", "master", "conf");
+  }
+
+  @Override
+  public ExitCode run(Args a) throws Exception {
+    EnsembleRef ref = EnsembleRef.parse(a.require("ensemble"));
+    String test = a.require("test");
+    String ood = a.get("ood");
+    Path reportDir = Path.of(a.require("report"));
+    int batch = a.getInt("batch-size") == null ? EnsembleScorer.DEFAULT_BATCH : a.getInt("batch-size");
+    SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens evaluate", a.confs());
+    try {
+      EnsembleScorer scorer = EnsembleScorer.resolve(spark, ref.store(), ref.version());
+      Dataset<Row> testDf = Tables.read(spark, test, a.get("format"));
+      Dataset<Row> oodDf = ood == null ? null : Tables.read(spark, ood, a.get("format"));
+      SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, batch).evaluate(testDf, oodDf);
+      EvaluationReport report = toReport(ref.store(), e, test, ood);
+      ReportWriter.write(report, reportDir);
+      printTable(report, System.out);
+      LOG.info("outcome: evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
+          e.manifest().version(), e.testRows(), ood == null ? "" : " and " + e.oodRows() + " OOD rows",
+          reportDir.toAbsolutePath());
+      return ExitCode.OK;
+    } finally {
+      spark.stop();
+    }
+  }
+
+  static EvaluationReport toReport(String store, SparkEvaluator.Evaluation e, String test, String ood) {
+    boolean hasOod = ood != null;
+    MetricSet ens = metricSet(e.ensemble(), hasOod, e.aurocEntropy(), e.aurocMi(), e.auprEntropy());
+    List<MetricSet> members = new ArrayList<>();
+    for (int k = 0; k < e.members().length; k++) {
+      // A single member has no epistemic part: its mutual information is 0 everywhere, so its MI AUROC is 0.5.
+      members.add(metricSet(e.members()[k], hasOod, e.memberAurocEntropy()[k], 0.5, e.memberAuprEntropy()[k]));
+    }
+    ReliabilityDiagram rd = e.ensemble().reliability();
+    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("evaluate", null));
+    provenance.put("test", test);
+    provenance.put("ood", ood);
+    provenance.put("aurocMethod", e.exactAuroc() ? "exact" : "binned (max error " + e.aurocMaxError() + ")");
+    provenance.put("runId", e.manifest().runId());
+    provenance.put("trainingData", e.manifest().data());
+    double temperature = e.manifest().temperature();
+    return new EvaluationReport(store, e.manifest().version(), e.testRows(), hasOod ? e.oodRows() : null, ens,
+        members, e.manifest().weights(), effective(e.manifest().weights()), temperature == 1.0 ? null : temperature,
+        rd.binLower(), rd.binUpper(), rd.count(), rd.meanConfidence(), rd.accuracy(),
+        e.entropyTest().edges(), e.entropyTest().counts(), hasOod ? e.entropyOod().counts() : null,
+        e.miTest().edges(), e.miTest().counts(), hasOod ? e.miOod().counts() : null,
+        hasOod ? curve(e.rocEntropy()) : null, hasOod ? curve(e.rocMi()) : null, provenance);
+  }
+
+  private static double effective(double[] w) {
+    double s = 0;
+    for (double x : w) {
+      s += x * x;
+    }
+    return 1 / s;
+  }
+
+  private static Curve curve(RocCurve c) {
+    return new Curve(c.fpr(), c.tpr());
+  }
+
+  private static MetricSet metricSet(ClassificationMetrics m, boolean ood, double aurocE, double aurocMi,
+      double auprE) {
+    return new MetricSet(m.accuracy(), m.nll(), m.brier(), m.ece(), ood ? aurocE : null, ood ? aurocMi : null,
+        ood ? auprE : null);
+  }
+
+  /** The console table: every member, their mean, and the ensemble. */
+  static void printTable(EvaluationReport r, PrintStream out) {
+    boolean ood = r.hasOod();
+    out.println();
+    out.printf(Locale.ROOT, "%-12s %9s %9s %9s %9s%s%n", "", "accuracy", "NLL", "Brier", "ECE",
+        ood ? String.format(Locale.ROOT, " %13s %10s", "AUROC(ent)", "AUROC(MI)") : "");
+    for (int k = 0; k < r.members().size(); k++) {
+      row(out, "member " + k, r.members().get(k), ood);
+    }
+    row(out, "ensemble", r.ensemble(), ood);
+    out.printf(Locale.ROOT, "(%d test rows%s; %d members, effective %.2f%s)%n", r.testRows(),
+        ood ? ", " + r.oodRows() + " OOD rows" : "", r.members().size(), r.effectiveMembers(),
+        r.temperature() == null ? "" : String.format(Locale.ROOT, ", temperature %.3f", r.temperature()));
+  }
+
+  private static void row(PrintStream out, String name, MetricSet m, boolean ood) {
+    out.printf(Locale.ROOT, "%-12s %9.4f %9.4f %9.4f %9.4f%s%n", name, m.accuracy(), m.nll(), m.brier(), m.ece(),
+        ood ? String.format(Locale.ROOT, " %13.4f %10.4f", m.aurocEntropy(), m.aurocMi()) : "");
+  }
+
+}

@@ -1,0 +1,106 @@
+package io.deepens.jobs.commands;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.deepens.core.store.EnsembleStore;
+import io.deepens.core.store.Manifest;
+import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.cli.Args;
+import io.deepens.jobs.cli.Command;
+import io.deepens.jobs.cli.EnsembleRef;
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+
+/** {@code inspect}: shows a version's manifest as a table (or JSON), or lists a store's versions. No Spark needed. */
+public final class InspectCommand implements Command {
+  @Override
+  public String name() {
+    return "inspect";
+  }
+
+  @Override
+  public String summary() {
+    return "show a version's members, weights, metrics, data fingerprint and provenance; or list versions";
+  }
+
+  @Override
+  public String usage() {
+    return """
+        usage: deepens inspect --ensemble STORE[#VERSION] [--json | --versions]
+
+          --ensemble STORE[#V]   store and version (default: the version LATEST names)
+          --json                 print the manifest as JSON (for machines)
+          --versions             list the store's versions, marking LATEST""";
+  }
+
+  @Override
+  public Set<String> options() {
+    return Set.of("ensemble");
+  }
+
+  @Override
+  public Set<String> flags() {
+    return Set.of("json", "versions");
+  }
+
+  @Override
+  public ExitCode run(Args a) throws Exception {
+    EnsembleRef ref = EnsembleRef.parse(a.require("ensemble"));
+    EnsembleStore store = EnsembleStore.open(ref.store(), new Configuration());
+    PrintStream out = System.out;
+    if (a.flag("versions")) {
+      Optional<String> latest = store.latestVersion();
+      for (String v : store.versions()) {
+        Manifest m = store.readManifest(v);
+        out.printf(Locale.ROOT, "%s%s  run %-28s %s  %d members%n", v,
+            latest.isPresent() && latest.get().equals(v) ? " (LATEST)" : "         ", m.runId(), m.createdAt(),
+            m.usableMembers().size());
+      }
+      return ExitCode.OK;
+    }
+    Manifest m = store.resolve(ref.version());
+    if (a.flag("json")) {
+      out.println(EnsembleStore.json().writeValueAsString(m));
+      return ExitCode.OK;
+    }
+    print(store, m, out);
+    return ExitCode.OK;
+  }
+
+  static void print(EnsembleStore store, Manifest m, PrintStream out) {
+    out.printf(Locale.ROOT, "ensemble  %s#%s%n", store.uri(), m.version());
+    out.printf(Locale.ROOT, "run       %s, published %s%n", m.runId(), m.createdAt());
+    out.printf(Locale.ROOT, "task      %s, %d features, %d outputs%n", m.task(), m.numFeatures(), m.outputs());
+    out.printf(Locale.ROOT, "spec      %s (sha256 %s)%n", m.spec().path("name").asText(), m.specSha256());
+    out.printf(Locale.ROOT, "data      %s: %d rows (%d train, %d validation), content hash %s%n", m.data().uri(),
+        m.data().rows(), m.data().trainRows(), m.data().validationRows(), m.data().contentHash());
+    out.printf(Locale.ROOT, "mixture   temperature %.4f%n%n", m.temperature());
+    out.printf(Locale.ROOT, "%-7s %-14s %8s %10s %10s  %s%n", "member", "status", "weight", "val NLL", "val acc",
+        "file (sha256)");
+    int w = 0;
+    JsonNode members = EnsembleStore.json().valueToTree(m.validation().get("members"));
+    for (Manifest.MemberEntry e : m.members()) {
+      double weight = e.usable() ? m.weights()[w] : 0.0;
+      JsonNode vm = null;
+      if (e.usable() && members != null && members.isArray()) {
+        vm = members.get(w);
+      }
+      if (e.usable()) {
+        w++;
+      }
+      out.printf(Locale.ROOT, "%-7d %-14s %8.4f %10s %10s  %s%n", e.index(), e.status(), weight,
+          vm == null ? "-" : String.format(Locale.ROOT, "%.4f", vm.path("nll").asDouble()),
+          vm == null ? "-" : String.format(Locale.ROOT, "%.4f", vm.path("accuracy").asDouble()),
+          e.usable() ? e.file() + " (" + e.sha256().substring(0, 12) + "…)" : "-");
+    }
+    Object ens = m.validation().get("ensemble");
+    out.printf(Locale.ROOT, "%nvalidation (ensemble): %s%n", ens);
+    out.println("provenance:");
+    for (Map.Entry<String, Object> p : m.provenance().entrySet()) {
+      out.printf(Locale.ROOT, "  %-20s %s%n", p.getKey(), p.getValue());
+    }
+  }
+}
