@@ -1,0 +1,38 @@
+package io.deepens.jobs.report;
+
+import io.deepens.core.InvalidInputException;
+
+/**
+ * The metrics of one predictor (a member or the ensemble mixture) on the test rows.
+ *
+ * <p>{@code accuracy}: fraction of rows whose most probable class is the label. {@code nll}: mean negative log
+ * likelihood of the label, in nats. {@code brier}: mean over rows of {@code sum_k (p_k - [y = k])^2} (0..2).
+ * {@code ece}: expected calibration error (Guo et al. 2017). The three out-of-distribution scores treat the OOD
+ * rows as the positive class: {@code aurocEntropy} and {@code auprEntropy} score rows by predictive entropy,
+ * {@code aurocMi} by mutual information. They are all null when the evaluation had no OOD table, and all set when
+ * it had one.
+ *
+ * <p>Values may be non-finite (an NLL can be infinite when a label got probability 0); metrics.json then holds
+ * the strings {@code "NaN"}, {@code "Infinity"}.
+ */
+public record MetricSet(double accuracy, double nll, double brier, double ece,
+                        Double aurocEntropy, Double aurocMi, Double auprEntropy) {
+
+  public MetricSet {
+    boolean anyOod = aurocEntropy != null || aurocMi != null || auprEntropy != null;
+    boolean allOod = aurocEntropy != null && aurocMi != null && auprEntropy != null;
+    InvalidInputException.check(anyOod == allOod,
+        "MetricSet: aurocEntropy, aurocMi and auprEntropy must be all null (no OOD table) or all set, found %s, %s, %s",
+        aurocEntropy, aurocMi, auprEntropy);
+  }
+
+  /** Metrics without out-of-distribution scores. */
+  public static MetricSet inDistribution(double accuracy, double nll, double brier, double ece) {
+    return new MetricSet(accuracy, nll, brier, ece, null, null, null);
+  }
+
+  /** Whether the out-of-distribution scores are present. */
+  public boolean hasOod() {
+    return aurocEntropy != null;
+  }
+}

@@ -1,0 +1,116 @@
+package io.deepens.jobs.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Writes metrics.json. Keys are snake_case; a metric object holds {@code accuracy}, {@code nll}, {@code brier},
+ * {@code ece} and, with an OOD table, {@code auroc_entropy}, {@code auroc_mi}, {@code aupr_entropy}.
+ *
+ * <pre>
+ * { "format_version": 1, "ensemble_uri", "version", "test_rows", "ood_rows" (null without OOD),
+ *   "ensemble": {metrics}, "members": [{metrics}, ...], "weights": [...], "effective_members",
+ *   "temperature" (null when none),
+ *   "reliability": {"bin_lower", "bin_upper", "count", "confidence", "accuracy"},
+ *   "histograms": {"entropy": {"edges", "test", "ood"}, "mutual_information": {"edges", "test", "ood"}},
+ *   "roc": {"entropy": {"fpr", "tpr"}, "mutual_information": {"fpr", "tpr"}}   (only with curves),
+ *   "provenance": {...} }
+ * </pre>
+ */
+final class MetricsJson {
+
+  static final int FORMAT_VERSION = 1;
+
+  private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private MetricsJson() {}
+
+  static void write(EvaluationReport r, Path file) throws IOException {
+    MAPPER.writeValue(file.toFile(), toJson(r));
+  }
+
+  static ObjectNode toJson(EvaluationReport r) {
+    ObjectNode root = MAPPER.createObjectNode();
+    root.put("format_version", FORMAT_VERSION);
+    root.put("ensemble_uri", r.ensembleUri());
+    root.put("version", r.version());
+    root.put("test_rows", r.testRows());
+    root.put("ood_rows", r.oodRows());
+    root.set("ensemble", metrics(r.ensemble()));
+    ArrayNode members = root.putArray("members");
+    for (MetricSet m : r.members()) {
+      members.add(metrics(m));
+    }
+    doubles(root.putArray("weights"), r.weights());
+    root.put("effective_members", r.effectiveMembers());
+    root.put("temperature", r.temperature());
+
+    ObjectNode rel = root.putObject("reliability");
+    doubles(rel.putArray("bin_lower"), r.reliabilityBinLower());
+    doubles(rel.putArray("bin_upper"), r.reliabilityBinUpper());
+    longs(rel.putArray("count"), r.reliabilityCount());
+    doubles(rel.putArray("confidence"), r.reliabilityConfidence());
+    doubles(rel.putArray("accuracy"), r.reliabilityAccuracy());
+
+    ObjectNode hist = root.putObject("histograms");
+    histogram(hist.putObject("entropy"), r.histogramEdgesEntropy(), r.entropyTest(), r.entropyOod());
+    histogram(hist.putObject("mutual_information"), r.histogramEdgesMi(), r.miTest(), r.miOod());
+
+    if (r.rocEntropy() != null || r.rocMi() != null) {
+      ObjectNode roc = root.putObject("roc");
+      curve(roc, "entropy", r.rocEntropy());
+      curve(roc, "mutual_information", r.rocMi());
+    }
+    root.set("provenance", MAPPER.valueToTree(r.provenance()));
+    return root;
+  }
+
+  private static ObjectNode metrics(MetricSet m) {
+    ObjectNode n = MAPPER.createObjectNode();
+    n.put("accuracy", m.accuracy());
+    n.put("nll", m.nll());
+    n.put("brier", m.brier());
+    n.put("ece", m.ece());
+    if (m.hasOod()) {
+      n.put("auroc_entropy", m.aurocEntropy());
+      n.put("auroc_mi", m.aurocMi());
+      n.put("aupr_entropy", m.auprEntropy());
+    }
+    return n;
+  }
+
+  private static void histogram(ObjectNode n, double[] edges, long[] test, long[] ood) {
+    doubles(n.putArray("edges"), edges);
+    longs(n.putArray("test"), test);
+    if (ood == null) {
+      n.putNull("ood");
+    } else {
+      longs(n.putArray("ood"), ood);
+    }
+  }
+
+  private static void curve(ObjectNode roc, String name, Curve c) {
+    if (c == null) {
+      return;
+    }
+    ObjectNode n = roc.putObject(name);
+    doubles(n.putArray("fpr"), c.x());
+    doubles(n.putArray("tpr"), c.y());
+  }
+
+  private static void doubles(ArrayNode a, double[] values) {
+    for (double v : values) {
+      a.add(v);
+    }
+  }
+
+  private static void longs(ArrayNode a, long[] values) {
+    for (long v : values) {
+      a.add(v);
+    }
+  }
+}
