@@ -1,0 +1,252 @@
+package io.deepens.core.network;
+
+import io.deepens.core.InvalidInputException;
+import io.deepens.core.spec.ConvLayerSpec;
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.NetworkSpec;
+import io.deepens.core.spec.ScheduleSpec;
+import io.deepens.core.spec.Task;
+import io.deepens.core.spec.TrainingSpec;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.dropout.Dropout;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.nd4j.linalg.schedule.ExponentialSchedule;
+import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.linalg.schedule.MapSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
+import org.nd4j.linalg.schedule.StepSchedule;
+
+/**
+ * Builds one member's network from the spec. All networks are float32 {@link MultiLayerNetwork}s whose weights
+ * are initialised from {@code initSeed} only.
+ *
+ * <ul>
+ *   <li>{@code mlp}: dense hidden layers (He init for ReLU-like activations, Xavier otherwise), each optionally
+ *       followed by batch normalisation; dropout with drop probability p on the input of every layer after the
+ *       first.
+ *   <li>{@code cnn}: the flat input is read as C×H×W ({@code data.inputShape}); each conv block is a "same" padded
+ *       convolution (+ batch norm) + max pooling; then the dense hidden layers as in mlp.
+ *   <li>{@code dl4j-json}: the user's {@code MultiLayerConfiguration} JSON, with every layer's seed replaced by
+ *       {@code initSeed}; its own updater and regularisation are kept. ComputationGraph configurations are not
+ *       supported.
+ * </ul>
+ *
+ * Heads: classification is softmax + multi-class cross-entropy; regression is 2 identity outputs (mean, raw
+ * variance) trained with {@link GaussianNllLoss}. The learning rate follows {@code training.schedule} by epoch
+ * (DL4J {@link ISchedule} of type EPOCH: the trainer sets the network's epoch count) and
+ * {@code training.weightDecay} is DL4J's {@code WeightDecay} on weights (not biases), scaled by the learning rate.
+ */
+public final class NetworkFactory {
+  private NetworkFactory() {}
+
+  /** Builds and initialises the network of one member. */
+  public static MultiLayerNetwork build(EnsembleSpec spec, int numFeatures, long initSeed) {
+    InvalidInputException.check(numFeatures >= 1, "numFeatures must be >= 1, found %d", numFeatures);
+    MultiLayerConfiguration conf = switch (spec.network().type()) {
+      case MLP -> preset(spec, numFeatures, initSeed, false);
+      case CNN -> preset(spec, numFeatures, initSeed, true);
+      case DL4J_JSON -> userConfiguration(spec, numFeatures, initSeed);
+    };
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    if (spec.network().type() == io.deepens.core.spec.NetworkType.DL4J_JSON) {
+      checkShape(net, spec, numFeatures);
+    }
+    return net;
+  }
+
+  /** The updater with the spec's learning-rate schedule. */
+  static IUpdater updater(TrainingSpec t) {
+    ISchedule schedule = schedule(t);
+    return switch (t.optimizer()) {
+      case ADAM -> schedule == null ? new Adam(t.learningRate()) : new Adam(schedule);
+      case SGD -> schedule == null ? new Sgd(t.learningRate()) : new Sgd(schedule);
+      case NESTEROVS -> schedule == null
+          ? new Nesterovs(t.learningRate(), 0.9) : new Nesterovs(schedule, 0.9);
+    };
+  }
+
+  /** The DL4J schedule (by epoch) of the spec, or null for a constant rate. */
+  static ISchedule schedule(TrainingSpec t) {
+    ScheduleSpec s = t.schedule();
+    return switch (s.type()) {
+      case CONSTANT -> null;
+      case STEP -> new StepSchedule(ScheduleType.EPOCH, t.learningRate(), s.decay(), s.every());
+      case EXPONENTIAL -> new ExponentialSchedule(ScheduleType.EPOCH, t.learningRate(), s.decay());
+      case COSINE -> {
+        Map<Integer, Double> values = new TreeMap<>();
+        for (int e = 0; e < t.epochs(); e++) {
+          values.put(e, t.learningRateAt(e));
+        }
+        yield new MapSchedule(ScheduleType.EPOCH, values);
+      }
+    };
+  }
+
+  static Activation activation(String name) {
+    return switch (name.toLowerCase(Locale.ROOT)) {
+      case "relu" -> Activation.RELU;
+      case "leakyrelu" -> Activation.LEAKYRELU;
+      case "elu" -> Activation.ELU;
+      case "gelu" -> Activation.GELU;
+      case "swish" -> Activation.SWISH;
+      case "tanh" -> Activation.TANH;
+      case "sigmoid" -> Activation.SIGMOID;
+      case "identity" -> Activation.IDENTITY;
+      default -> throw new InvalidInputException("network.activation: unknown activation " + name);
+    };
+  }
+
+  private static MultiLayerConfiguration preset(EnsembleSpec spec, int numFeatures, long seed, boolean cnn) {
+    NetworkSpec n = spec.network();
+    TrainingSpec t = spec.training();
+    Activation act = activation(n.activation());
+    boolean reluLike = switch (act) {
+      case RELU, LEAKYRELU, ELU, GELU, SWISH -> true;
+      default -> false;
+    };
+    WeightInit init = reluLike ? WeightInit.RELU : WeightInit.XAVIER;
+    NeuralNetConfiguration.Builder b = new NeuralNetConfiguration.Builder()
+        .seed(seed)
+        .dataType(DataType.FLOAT)
+        .weightInit(init)
+        .updater(updater(t));
+    if (t.weightDecay() > 0) {
+      b.weightDecay(t.weightDecay(), true);
+    }
+    NeuralNetConfiguration.ListBuilder list = b.list();
+    int layer = 0;
+    InputType inputType;
+    if (cnn) {
+      List<Integer> shape = spec.data().inputShape();
+      InvalidInputException.check(
+          spec.data().inputSize() == numFeatures,
+          "data.inputShape %s holds %d values but the rows have %d features", shape, spec.data().inputSize(),
+          numFeatures);
+      inputType = InputType.convolutionalFlat(shape.get(1), shape.get(2), shape.get(0));
+      for (ConvLayerSpec c : n.conv()) {
+        ConvolutionLayer.Builder cb = new ConvolutionLayer.Builder(c.kernel(), c.kernel())
+            .stride(c.stride(), c.stride())
+            .nOut(c.filters())
+            .convolutionMode(ConvolutionMode.Same)
+            .activation(act);
+        if (layer > 0 && n.dropout() > 0) {
+          cb.dropOut(new Dropout(1 - n.dropout()));
+        }
+        list.layer(cb.build());
+        layer++;
+        if (n.batchNorm()) {
+          list.layer(new BatchNormalization.Builder().build());
+          layer++;
+        }
+        if (c.pool() >= 2) {
+          list.layer(new SubsamplingLayer.Builder(PoolingType.MAX)
+              .kernelSize(c.pool(), c.pool())
+              .stride(c.pool(), c.pool())
+              .convolutionMode(ConvolutionMode.Same)
+              .build());
+          layer++;
+        }
+      }
+    } else {
+      inputType = InputType.feedForward(numFeatures);
+    }
+    for (int h : n.hidden()) {
+      DenseLayer.Builder db = new DenseLayer.Builder().nOut(h).activation(act);
+      if (layer > 0 && n.dropout() > 0) {
+        db.dropOut(new Dropout(1 - n.dropout()));
+      }
+      list.layer(db.build());
+      layer++;
+      if (n.batchNorm()) {
+        list.layer(new BatchNormalization.Builder().build());
+        layer++;
+      }
+    }
+    OutputLayer.Builder ob = spec.task() == Task.CLASSIFICATION
+        ? new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).activation(Activation.SOFTMAX)
+        : new OutputLayer.Builder(new GaussianNllLoss()).activation(Activation.IDENTITY);
+    ob.nOut(spec.outputs()).weightInit(WeightInit.XAVIER);
+    if (layer > 0 && n.dropout() > 0) {
+      ob.dropOut(new Dropout(1 - n.dropout()));
+    }
+    list.layer(ob.build());
+    list.setInputType(inputType);
+    return list.build();
+  }
+
+  private static MultiLayerConfiguration userConfiguration(EnsembleSpec spec, int numFeatures, long seed) {
+    MultiLayerConfiguration conf;
+    try {
+      conf = MultiLayerConfiguration.fromJson(spec.network().config());
+    } catch (RuntimeException e) {
+      throw new InvalidInputException(
+          "network.config is not a DL4J MultiLayerConfiguration JSON (ComputationGraph configurations are not"
+              + " supported): " + e.getMessage(), e);
+    }
+    InvalidInputException.check(!conf.getConfs().isEmpty(), "network.config has no layers");
+    for (NeuralNetConfiguration c : conf.getConfs()) {
+      c.setSeed(seed);
+    }
+    org.deeplearning4j.nn.conf.layers.Layer last = conf.getConf(conf.getConfs().size() - 1).getLayer();
+    InvalidInputException.check(
+        last instanceof BaseOutputLayer,
+        "network.config: the last layer must be an output layer, found %s", last.getClass().getSimpleName());
+    if (spec.task() == Task.REGRESSION) {
+      InvalidInputException.check(
+          ((BaseOutputLayer) last).getLossFn() instanceof GaussianNllLoss,
+          "network.config: regression members need an output layer with 2 identity outputs and loss %s",
+          GaussianNllLoss.class.getName());
+    }
+    conf.setEpochCount(0);
+    conf.setIterationCount(0);
+    return conf;
+  }
+
+  private static void checkShape(MultiLayerNetwork net, EnsembleSpec spec, int numFeatures) {
+    long[] shape;
+    try {
+      INDArray probe = Nd4j.zeros(DataType.FLOAT, 1, numFeatures);
+      shape = net.output(probe, false).shape();
+    } catch (RuntimeException e) {
+      throw new InvalidInputException(
+          "network.config does not accept rows of " + numFeatures + " features: " + e.getMessage(), e);
+    }
+    InvalidInputException.check(
+        shape.length == 2 && shape[1] == spec.outputs(),
+        "network.config must give %d outputs per row (%s), found shape %s", spec.outputs(),
+        spec.task() == Task.CLASSIFICATION ? "data.classes" : "mean and raw variance",
+        java.util.Arrays.toString(shape));
+  }
+
+  /** True when the network's output layer is a heteroscedastic Gaussian head (regression). */
+  public static boolean isGaussian(MultiLayerNetwork net) {
+    org.deeplearning4j.nn.conf.layers.Layer last = net.getLayerWiseConfigurations()
+        .getConf(net.getnLayers() - 1).getLayer();
+    return last instanceof BaseOutputLayer o && o.getLossFn() instanceof GaussianNllLoss;
+  }
+}

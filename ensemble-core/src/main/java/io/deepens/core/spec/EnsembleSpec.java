@@ -1,0 +1,100 @@
+package io.deepens.core.spec;
+
+import io.deepens.core.DeepensException;
+import io.deepens.core.InvalidInputException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/**
+ * A complete, validated ensemble spec. Read one with {@link SpecLoader}; write it with {@link #toJson()} (canonical:
+ * every key present with its resolved default, fixed key order, no whitespace) and read that back with
+ * {@link #fromJson(String)}. {@link #sha256()} fingerprints the canonical JSON for the manifest and provenance.
+ *
+ * <p>Cross-section rules checked here: classification needs {@code data.classes >= 2} and regression takes none;
+ * {@code ensemble.temperature} is for classification only; the cnn preset needs {@code data.inputShape};
+ * {@code ensemble.mcDropoutSamples > 0} needs {@code network.dropout > 0} for the presets.
+ */
+public record EnsembleSpec(
+    String name,
+    Task task,
+    DataSpec data,
+    NetworkSpec network,
+    TrainingSpec training,
+    EnsembleSection ensemble,
+    ResourcesSpec resources) {
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+  public EnsembleSpec {
+    InvalidInputException.check(
+        name != null && NAME.matcher(name).matches(),
+        "name must be 1-128 characters of letters, digits, '.', '_' or '-' starting with a letter or digit, found %s",
+        name);
+    InvalidInputException.check(task != null, "task must be given");
+    InvalidInputException.check(data != null, "data must be given");
+    InvalidInputException.check(network != null, "network must be given");
+    InvalidInputException.check(training != null, "training must be given");
+    InvalidInputException.check(ensemble != null, "ensemble must be given");
+    InvalidInputException.check(resources != null, "resources must be given");
+    if (task == Task.CLASSIFICATION) {
+      InvalidInputException.check(
+          data.classes() >= 2, "data.classes must be >= 2 for task classification, found %d", data.classes());
+    } else {
+      InvalidInputException.check(
+          data.classes() == 0, "data.classes applies only to task classification, found %d", data.classes());
+      InvalidInputException.check(
+          !ensemble.temperature(), "ensemble.temperature applies only to task classification, found true");
+    }
+    InvalidInputException.check(
+        network.type() != NetworkType.CNN || data.inputShape() != null,
+        "data.inputShape ([channels, height, width]) must be given for network.type cnn");
+    InvalidInputException.check(
+        ensemble.mcDropoutSamples() == 0 || network.type() == NetworkType.DL4J_JSON || network.dropout() > 0,
+        "ensemble.mcDropoutSamples = %d needs network.dropout > 0, found %s",
+        ensemble.mcDropoutSamples(), network.dropout());
+  }
+
+  /** Number of network outputs: the classes, or 2 (mean, raw variance) for regression. */
+  public int outputs() {
+    return task == Task.CLASSIFICATION ? data.classes() : 2;
+  }
+
+  /** A copy with another member count (e.g. from {@code --members}). */
+  public EnsembleSpec withMembers(int members) {
+    EnsembleSection e = ensemble;
+    return new EnsembleSpec(name, task, data, network, training,
+        new EnsembleSection(members, e.seed(), e.bootstrap(), e.weighting(), e.temperature(), e.mcDropoutSamples()),
+        resources);
+  }
+
+  /** A copy with another epoch count (e.g. from {@code --epochs}). */
+  public EnsembleSpec withEpochs(int epochs) {
+    TrainingSpec t = training;
+    return new EnsembleSpec(name, task, data, network,
+        new TrainingSpec(t.optimizer(), t.learningRate(), t.schedule(), t.weightDecay(), t.batchSize(), epochs,
+            t.earlyStoppingPatience()),
+        ensemble, resources);
+  }
+
+  /** The canonical JSON: every key with its resolved value, fixed order, compact. */
+  public String toJson() {
+    return SpecLoader.toCanonicalJson(this);
+  }
+
+  /** Reads JSON written by {@link #toJson()} (or any JSON with the spec-file keys), validated like a spec file. */
+  public static EnsembleSpec fromJson(String json) {
+    return SpecLoader.parseJson(json, "spec JSON");
+  }
+
+  /** Lower-case hex SHA-256 of the UTF-8 canonical JSON. */
+  public String sha256() {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      return HexFormat.of().formatHex(md.digest(toJson().getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new DeepensException("SHA-256 is not available in this JVM", e);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * The ensemble spec: immutable, validated records read from YAML ({@link io.deepens.core.spec.SpecLoader}) and
+ * written as canonical JSON for the manifest ({@link io.deepens.core.spec.EnsembleSpec#toJson()}). Every range
+ * rule lives in the records' compact constructors, so a spec built in code is checked exactly like one read from
+ * a file; messages name the key path, the value found and the rule.
+ */
+package io.deepens.core.spec;
