@@ -9,6 +9,7 @@ import io.deepens.core.mixture.RegressionUncertainty;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
 import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.Task;
 import io.deepens.core.weighting.EnsembleDiagnostics;
 import io.deepens.core.weighting.PseudoBma;
 import io.deepens.core.weighting.Stacking;
@@ -46,7 +47,7 @@ public final class EnsembleAggregator {
           p.width());
       used.add(p.member());
     }
-    boolean classification = spec.task() == EnsembleSpec.Task.CLASSIFICATION;
+    boolean classification = spec.task() == Task.CLASSIFICATION;
     double[][] logLik = new double[m][rows];
     float[][] probs = new float[m][];
     float[][] means = new float[m][];

@@ -31,8 +31,11 @@ public final class Tables {
         reader = reader.option("header", "true").option("inferSchema", "true");
       }
       return reader.load(uri);
-    } catch (org.apache.spark.sql.AnalysisException e) {
-      throw new InvalidInputException("cannot read " + f + " table " + uri + ": " + e.getSimpleMessage(), e);
+    } catch (Exception e) { // AnalysisException is checked but undeclared (Scala)
+      if (e instanceof org.apache.spark.sql.AnalysisException ae) {
+        throw new InvalidInputException("cannot read " + f + " table " + uri + ": " + ae.getSimpleMessage(), e);
+      }
+      throw e;
     }
   }
 }

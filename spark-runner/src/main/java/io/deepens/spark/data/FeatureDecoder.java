@@ -1,6 +1,7 @@
 package io.deepens.spark.data;
 
 import io.deepens.core.InvalidInputException;
+import io.deepens.core.random.Seeds;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -323,11 +324,26 @@ public final class FeatureDecoder implements Serializable {
   public long rowKey(InternalRow row, float[] features, int offset, float label) {
     if (keyOrdinal >= 0 && !row.isNullAt(keyOrdinal)) {
       if (keyType.equals(DataTypes.StringType)) {
-        return RowKeys.ofString(row.getUTF8String(keyOrdinal).toString());
+        return Seeds.rowKey(row.getUTF8String(keyOrdinal).toString());
       }
-      return RowKeys.ofLong((long) numeric(row, keyOrdinal, keyType));
+      return Seeds.rowKey((long) numeric(row, keyOrdinal, keyType));
     }
-    return RowKeys.ofContent(features, offset, numFeatures, label);
+    return contentKey(features, offset, numFeatures, label);
+  }
+
+  /** {@link Seeds#rowKey(float[], double)} of {@code features[offset .. offset + n)}. */
+  public static long contentKey(float[] features, int offset, int n, float label) {
+    float[] x = offset == 0 && features.length == n ? features
+        : java.util.Arrays.copyOfRange(features, offset, offset + n);
+    return Seeds.rowKey(x, label);
+  }
+
+  /**
+   * A number in [0, 1) from a row key and a seed; the validation split puts a row in validation when it is below
+   * the validation fraction, so the split depends only on the key and the ensemble seed.
+   */
+  public static double unit(long key, long seed) {
+    return Seeds.toUnitInterval(Seeds.mix64(key ^ Seeds.mix64(seed)));
   }
 
   /** How to point a user at this row in a message: its key value, or the start of its features. */

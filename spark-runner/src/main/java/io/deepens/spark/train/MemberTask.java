@@ -104,7 +104,7 @@ public final class MemberTask implements Serializable {
           trainSet.numRows(), valSet.numRows(), out.threads, out.attempt, out.executorId,
           out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
       ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
-      MemberResult result = new MemberTrainer().train(spec, member, trainSet, valSet, checkpointer, progress);
+      MemberResult result = MemberTrainer.train(spec, member, trainSet, valSet, checkpointer, progress);
       out.status = result.report().status().name();
       Map<String, Object> report = new java.util.LinkedHashMap<>();
       report.put("report", result.report());
@@ -121,8 +121,11 @@ public final class MemberTask implements Serializable {
         store.writeAtomically(finalPath, bytes.toByteArray());
         out.modelPath = finalPath.toString();
         out.modelSha256 = Sha256.of(bytes.toByteArray());
-        int n = (int) valSet.numRows();
-        float[] x = valSet.featuresRowMajor();
+        int n = valSet.numRows();
+        float[] x = new float[n * numFeatures];
+        for (int i = 0; i < n; i++) {
+          valSet.copyFeatures(i, x, i * numFeatures);
+        }
         out.validationOutputs = MemberModels.predict(result.network(), x, n, numFeatures);
         out.outputs = n == 0 ? 0 : out.validationOutputs.length / n;
       }

@@ -8,12 +8,12 @@ import io.deepens.core.random.Bootstrap;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
 import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.Task;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.spark.SparkSessions;
 import io.deepens.spark.data.FeatureDecoder;
 import io.deepens.spark.data.LabeledRow;
-import io.deepens.spark.data.RowKeys;
 import io.deepens.spark.data.TableProfile;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -67,7 +67,7 @@ public final class SparkEnsembleTrainer {
     EnsembleStore store = EnsembleStore.open(options.storeUri(), spark.sparkContext().hadoopConfiguration());
     EnsembleStore.checkRunId(options.runId());
     checkGpuRequest(spec);
-    boolean classification = spec.task() == EnsembleSpec.Task.CLASSIFICATION;
+    boolean classification = spec.task() == Task.CLASSIFICATION;
     int classes = classification ? spec.data().classes() : 0;
     FeatureDecoder decoder0 = FeatureDecoder.of(table.schema(), spec.data().features(), spec.data().label(), classes,
         spec.data().key(), -1);
@@ -246,11 +246,11 @@ public final class SparkEnsembleTrainer {
           continue;
         }
         long key = d.rowKey(r, buf, 0, label[0]);
-        p.contentHash += RowKeys.mix(key ^ RowKeys.ofContent(buf, 0, len, label[0]));
+        p.contentHash += Seeds.mix64(key ^ FeatureDecoder.contentKey(buf, 0, len, label[0]));
         if (classes > 0) {
           p.labelCounts[(int) label[0]]++;
         }
-        if (allValidation || RowKeys.unit(key, splitSeed) < fraction) {
+        if (allValidation || FeatureDecoder.unit(key, splitSeed) < fraction) {
           p.validationRows++;
         }
       }
@@ -303,7 +303,7 @@ public final class SparkEnsembleTrainer {
       }
       long key = decoder.rowKey(r, x, 0, label[0]);
       LabeledRow row = new LabeledRow(key, x, label[0]);
-      boolean validation = allValidation || RowKeys.unit(key, splitSeed) < fraction;
+      boolean validation = allValidation || FeatureDecoder.unit(key, splitSeed) < fraction;
       List<Tuple2<MemberRowKey, LabeledRow>> out = new ArrayList<>(members);
       for (int m = 0; m < members; m++) {
         if (validation) {
@@ -312,7 +312,7 @@ public final class SparkEnsembleTrainer {
         }
         int copies = bootstrap ? Bootstrap.multiplicity(bootstrapSeeds[m], key) : 1;
         for (int c = 0; c < copies; c++) {
-          long order = Seeds.rowOrderKey(orderSeeds[m], RowKeys.mix(key + c));
+          long order = Seeds.rowOrderKey(orderSeeds[m], Seeds.mix64(key + c));
           out.add(new Tuple2<>(new MemberRowKey(m, false, order, key), row));
         }
       }
