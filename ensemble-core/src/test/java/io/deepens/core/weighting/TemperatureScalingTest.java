@@ -135,6 +135,16 @@ class TemperatureScalingTest {
   }
 
   @Test
+  void zeroProbabilityOnTheTruthStaysFinite() {
+    // Row 0: the only member gives the truth probability 0 at every T (0^(1/T) = 0): its loss is the 1e-12 floor.
+    float[] p = {0, 1, 0.7f, 0.3f};
+    double nll = TemperatureScaling.nll(new float[][] {p}, new double[] {1}, new int[] {0, 0}, 2, 2, 1);
+    assertEquals((-Math.log(1e-12) - Math.log(0.7f)) / 2, nll, 1e-7);
+    double t = TemperatureScaling.fit(new float[][] {p}, new double[] {1}, new int[] {0, 0}, 2, 2);
+    assertTrue(t >= TemperatureScaling.MIN_TEMPERATURE && t <= TemperatureScaling.MAX_TEMPERATURE, "T = " + t);
+  }
+
+  @Test
   void badInput() {
     float[][] p = {{0.5f, 0.5f}};
     InvalidInputException e = assertThrows(InvalidInputException.class,
