@@ -58,6 +58,18 @@ class ClassificationMetricsTest {
   }
 
   @Test
+  void binsAreOpenBelowAndClosedAboveAsInGuo2017() {
+    // Confidence exactly 0.5 with 2 bins lies in (0, 0.5], the first bin; 0.75 and 1.0 lie in (0.5, 1].
+    ClassificationMetrics m = new ClassificationMetrics(2, 2);
+    m.add(new double[] {0.5, 0.5, 0.75, 0.25, 0, 1}, new int[] {1, 0, 1}, 3);
+    assertArrayEquals(new long[] {1, 2}, m.reliability().count());
+    assertArrayEquals(new double[] {0.5, 0.875}, m.reliability().meanConfidence(), 1e-15);
+    assertArrayEquals(new double[] {0, 1}, m.reliability().accuracy(), 0.0);
+    // ece = 1/3 |0 - 0.5| + 2/3 |1 - 0.875|
+    assertEquals(0.5 / 3 + 0.25 / 3, m.ece(), 1e-15);
+  }
+
+  @Test
   void mergeOfPartialsEqualsOnePass() {
     JsonNode c = FIXTURE.get("cases").get(1);
     int k = c.get("classes").intValue();
