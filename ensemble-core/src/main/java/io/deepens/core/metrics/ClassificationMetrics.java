@@ -53,25 +53,28 @@ public final class ClassificationMetrics implements Serializable {
     this.binConfidence = new double[bins];
   }
 
-  /** Adds {@code rows} rows: {@code probs} row-major {@code rows x classes}, labels in {@code 0..classes-1}. */
+  /**
+   * Adds {@code rows} rows: {@code probs} row-major {@code rows x classes}, labels in {@code 0..classes-1}. The batch
+   * is validated before anything is accumulated, so a rejected batch leaves this accumulator unchanged.
+   */
   public void add(double[] probs, int[] labels, int rows) {
     checkBatch(probs == null ? -1 : probs.length, labels, rows);
     for (int r = 0; r < rows; r++) {
-      addRow(probs, r * classes, labels[r], r);
+      validateRow(probs, r * classes, labels[r], r);
+    }
+    for (int r = 0; r < rows; r++) {
+      accumulateRow(probs, r * classes, labels[r]);
     }
   }
 
   /** As {@link #add(double[], int[], int)} for {@code float} probabilities (accumulated in {@code double}). */
   public void add(float[] probs, int[] labels, int rows) {
     checkBatch(probs == null ? -1 : probs.length, labels, rows);
-    final double[] row = new double[classes];
-    for (int r = 0; r < rows; r++) {
-      final int base = r * classes;
-      for (int k = 0; k < classes; k++) {
-        row[k] = probs[base + k];
-      }
-      addRow(row, 0, labels[r], r);
+    final double[] widened = new double[rows * classes]; // one allocation per batch
+    for (int i = 0; i < widened.length; i++) {
+      widened[i] = probs[i];
     }
+    add(widened, labels, rows);
   }
 
   /** Adds one row: {@code probs[offset .. offset+classes)} and its label. */
@@ -79,7 +82,8 @@ public final class ClassificationMetrics implements Serializable {
     InvalidInputException.check(probs != null, "probs must not be null");
     InvalidInputException.check(offset >= 0 && (long) offset + classes <= probs.length,
         "offset must leave classes = %d values in probs (length %d), found offset %d", classes, probs.length, offset);
-    addRow(probs, offset, label, -1);
+    validateRow(probs, offset, label, -1);
+    accumulateRow(probs, offset, label);
   }
 
   private void checkBatch(int length, int[] labels, int rows) {
@@ -92,15 +96,12 @@ public final class ClassificationMetrics implements Serializable {
         labels.length);
   }
 
-  private void addRow(double[] p, int off, int label, int row) {
+  private void validateRow(double[] p, int off, int label, int row) {
     if (label < 0 || label >= classes) {
       throw new InvalidInputException(String.format(Locale.ROOT, "label%s must be in 0..%d, found %d",
           where(row), classes - 1, label));
     }
-    int best = 0;
-    double bestP = Double.NEGATIVE_INFINITY;
     double sum = 0;
-    double brier = 0;
     for (int k = 0; k < classes; k++) {
       final double x = p[off + k];
       if (!(x >= 0) || x == Double.POSITIVE_INFINITY) {
@@ -108,16 +109,25 @@ public final class ClassificationMetrics implements Serializable {
             "probs%s class %d: probability must be finite and >= 0, found %s", where(row), k, x));
       }
       sum += x;
+    }
+    if (!(Math.abs(sum - 1.0) <= SUM_TOLERANCE)) {
+      throw new InvalidInputException(String.format(Locale.ROOT,
+          "probs%s: probabilities must sum to 1 within %s, found %s", where(row), SUM_TOLERANCE, sum));
+    }
+  }
+
+  private void accumulateRow(double[] p, int off, int label) {
+    int best = 0;
+    double bestP = Double.NEGATIVE_INFINITY;
+    double brier = 0;
+    for (int k = 0; k < classes; k++) {
+      final double x = p[off + k];
       if (x > bestP) {
         bestP = x;
         best = k;
       }
       final double d = k == label ? x - 1.0 : x;
       brier += d * d;
-    }
-    if (!(Math.abs(sum - 1.0) <= SUM_TOLERANCE)) {
-      throw new InvalidInputException(String.format(Locale.ROOT,
-          "probs%s: probabilities must sum to 1 within %s, found %s", where(row), SUM_TOLERANCE, sum));
     }
     final boolean hit = best == label;
     count++;

@@ -38,7 +38,7 @@ public final class Stacking {
     double[] w = new double[members];
     Arrays.fill(w, 1.0 / members);
     double[] next = new double[members];
-    double[] trace = new double[maxIterations + 1];
+    double[] trace = new double[Math.min(maxIterations, 1023) + 1]; // grown on demand: maxIterations may be huge
     double objective = step(memberLogLik, rows, w, next);
     trace[0] = objective;
     int iterations = 0;
@@ -53,6 +53,9 @@ public final class Stacking {
       next = after;
       objective = candidate;
       iterations++;
+      if (iterations == trace.length) {
+        trace = Arrays.copyOf(trace, (int) Math.min(2L * trace.length, Integer.MAX_VALUE - 8L));
+      }
       trace[iterations] = objective;
       if (improvement < tolerance) {
         break;
