@@ -199,6 +199,10 @@ public final class EnsembleStore {
             + "republish the ensemble or restore the file");
       }
       return bytes;
+    } catch (org.apache.hadoop.fs.ChecksumException e) {
+      throw new DeepensException("checksum mismatch for " + p + ": the file system's own checksum fails ("
+          + e.getMessage() + "). The file was changed or corrupted after publication; republish the ensemble "
+          + "or restore the file", e);
     } catch (IOException e) {
       throw new DeepensException("cannot read " + p + ": " + e.getMessage(), e);
     }
