@@ -87,14 +87,27 @@ public final class MemberTrainer {
     return new Run(spec, member, train, validation, store, hear).run();
   }
 
-  /** Sets ND4J's OpenMP and BLAS threads. */
+  /**
+   * Sets ND4J's threads: the native OpenMP pool (what actually runs the ops; without it a 1-thread member on a
+   * busy machine runs ~10x slower from OpenMP oversubscription), ND4J's Environment and the BLAS wrapper.
+   */
   static void setThreads(int threads) {
     Nd4j.getEnvironment().setMaxThreads(threads);
     Nd4j.getEnvironment().setMaxMasterThreads(threads);
     try {
+      org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
       Nd4j.factory().blas().setMaxThreads(threads);
-    } catch (RuntimeException e) {
-      LOG.debug("cannot set BLAS threads on this backend: {}", e.toString());
+    } catch (RuntimeException | LinkageError e) {
+      LOG.debug("cannot set OpenMP/BLAS threads on this backend: {}", e.toString());
+    }
+  }
+
+  /** ND4J's OpenMP thread count now (the native backend's view; ND4J's Environment may report otherwise). */
+  static int currentThreads() {
+    try {
+      return org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
+    } catch (RuntimeException | LinkageError e) {
+      return Nd4j.getEnvironment().maxThreads();
     }
   }
 

@@ -17,7 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * @param os {@code os.name} and {@code os.version}
  * @param arch {@code os.arch}
  * @param nd4jBackend ND4J backend class
- * @param nd4jThreads ND4J's maximum OpenMP threads while training
+ * @param nd4jThreads ND4J's OpenMP threads while training
  */
 public record Provenance(
     String specSha256,
@@ -44,7 +44,7 @@ public record Provenance(
         System.getProperty("os.name") + " " + System.getProperty("os.version"),
         System.getProperty("os.arch"),
         Nd4j.getBackend().getClass().getName(),
-        Nd4j.getEnvironment().maxThreads());
+        MemberTrainer.currentThreads());
   }
 
   private static String mavenVersion(String group, String artifact) {
