@@ -1,0 +1,127 @@
+package io.deepens.core.train;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.deepens.core.DeepensException;
+import io.deepens.core.InvalidInputException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * A member's state at an epoch boundary: everything {@link MemberTrainer} needs to continue so that the final
+ * parameters are bit-identical to an uninterrupted run. The network (with its updater state, iteration and epoch
+ * counters) is a DL4J ModelSerializer zip; the best parameters are raw float32 values (little-endian).
+ *
+ * <p>Byte format ({@link #toBytes()}), all integers big-endian: magic {@code "DPCK"}, int version (1), int member,
+ * int epochsCompleted, int bestEpoch, long bits of bestMetric, int epochsWithoutImprovement, boolean stopped, then
+ * three length-prefixed blocks (int length, −1 for absent): history JSON (UTF-8), model zip, best parameters.
+ *
+ * @param member member index
+ * @param epochsCompleted epochs finished, k: training resumes at epoch k
+ * @param bestEpoch epoch with the lowest monitored metric so far, −1 before the first
+ * @param bestMetric that metric (validation NLL, or training loss without validation rows); +∞ before the first
+ * @param epochsWithoutImprovement early-stopping counter
+ * @param stopped true when early stopping ended training (nothing is left to run)
+ * @param history metrics of epochs 0..k−1
+ * @param model the network after epoch k−1, ModelSerializer bytes with updater state
+ * @param bestParams the parameters after {@code bestEpoch} (float32 little-endian), or null when not tracked
+ */
+public record MemberCheckpoint(
+    int member,
+    int epochsCompleted,
+    int bestEpoch,
+    double bestMetric,
+    int epochsWithoutImprovement,
+    boolean stopped,
+    List<EpochMetrics> history,
+    byte[] model,
+    byte[] bestParams) {
+  private static final int MAGIC = 0x4450434B; // "DPCK"
+  private static final int VERSION = 1;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public MemberCheckpoint {
+    InvalidInputException.check(epochsCompleted >= 0, "epochsCompleted must be >= 0, found %d", epochsCompleted);
+    InvalidInputException.check(model != null && model.length > 0, "a checkpoint needs the model bytes");
+    history = List.copyOf(history);
+    InvalidInputException.check(
+        history.size() == epochsCompleted,
+        "a checkpoint after %d epochs needs %d history entries, found %d", epochsCompleted, epochsCompleted,
+        history.size());
+  }
+
+  public byte[] toBytes() {
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream(model.length + 1024);
+      DataOutputStream out = new DataOutputStream(bytes);
+      out.writeInt(MAGIC);
+      out.writeInt(VERSION);
+      out.writeInt(member);
+      out.writeInt(epochsCompleted);
+      out.writeInt(bestEpoch);
+      out.writeLong(Double.doubleToRawLongBits(bestMetric));
+      out.writeInt(epochsWithoutImprovement);
+      out.writeBoolean(stopped);
+      writeBlock(out, JSON.writeValueAsBytes(history));
+      writeBlock(out, model);
+      writeBlock(out, bestParams);
+      out.flush();
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new DeepensException("cannot encode the checkpoint of member " + member + ": " + e.getMessage(), e);
+    }
+  }
+
+  public static MemberCheckpoint fromBytes(byte[] bytes) {
+    try {
+      DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+      int magic = in.readInt();
+      if (magic != MAGIC) {
+        throw new DeepensException(String.format("not a deepens member checkpoint (magic 0x%08X)", magic));
+      }
+      int version = in.readInt();
+      if (version != VERSION) {
+        throw new DeepensException("unsupported member checkpoint version " + version + " (this build reads "
+            + VERSION + ")");
+      }
+      int member = in.readInt();
+      int epochs = in.readInt();
+      int bestEpoch = in.readInt();
+      double bestMetric = Double.longBitsToDouble(in.readLong());
+      int counter = in.readInt();
+      boolean stopped = in.readBoolean();
+      byte[] historyJson = readBlock(in);
+      List<EpochMetrics> history = JSON.readValue(
+          new String(historyJson, StandardCharsets.UTF_8), new TypeReference<List<EpochMetrics>>() {});
+      byte[] model = readBlock(in);
+      byte[] best = readBlock(in);
+      return new MemberCheckpoint(member, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best);
+    } catch (IOException e) {
+      throw new DeepensException("cannot decode a member checkpoint: " + e.getMessage(), e);
+    }
+  }
+
+  private static void writeBlock(DataOutputStream out, byte[] b) throws IOException {
+    if (b == null) {
+      out.writeInt(-1);
+    } else {
+      out.writeInt(b.length);
+      out.write(b);
+    }
+  }
+
+  private static byte[] readBlock(DataInputStream in) throws IOException {
+    int n = in.readInt();
+    if (n < 0) {
+      return null;
+    }
+    byte[] b = new byte[n];
+    in.readFully(b);
+    return b;
+  }
+}

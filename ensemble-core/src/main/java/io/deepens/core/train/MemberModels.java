@@ -1,0 +1,149 @@
+package io.deepens.core.train;
+
+import io.deepens.core.DeepensException;
+import io.deepens.core.InvalidInputException;
+import io.deepens.core.network.GaussianNllLoss;
+import io.deepens.core.network.NetworkFactory;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Reading, writing, fingerprinting and running trained members. Files are DL4J ModelSerializer zips (configuration
+ * JSON, raw coefficients, updater state). {@link #read} accepts only those entries, so nothing in a member file is
+ * ever Java-deserialised. Networks are not thread-safe: use one per thread.
+ */
+public final class MemberModels {
+  /** The ModelSerializer entries a member file may hold. */
+  private static final Set<String> ALLOWED_ENTRIES =
+      Set.of("configuration.json", "coefficients.bin", "updaterState.bin", "noParams.marker");
+
+  private MemberModels() {}
+
+  /** Writes the network with its updater state; {@code out} is flushed, not closed. */
+  public static void write(MultiLayerNetwork network, OutputStream out) {
+    try {
+      ModelSerializer.writeModel(network, new FilterOutputStream(out) {
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+          out.write(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+          flush();
+        }
+      }, true);
+      out.flush();
+    } catch (IOException e) {
+      throw new DeepensException("cannot write member network: " + e.getMessage(), e);
+    }
+  }
+
+  /** The network as ModelSerializer bytes (with updater state). */
+  public static byte[] toBytes(MultiLayerNetwork network) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    write(network, bytes);
+    return bytes.toByteArray();
+  }
+
+  /** Reads a network written by {@link #write} (with its updater state); the stream is read to its end. */
+  public static MultiLayerNetwork read(InputStream in) {
+    try {
+      return fromBytes(in.readAllBytes());
+    } catch (IOException e) {
+      throw new DeepensException("cannot read member network: " + e.getMessage(), e);
+    }
+  }
+
+  /** Reads ModelSerializer bytes after checking that the zip holds only the expected entries. */
+  public static MultiLayerNetwork fromBytes(byte[] bytes) {
+    try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(bytes))) {
+      boolean any = false;
+      for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+        any = true;
+        if (!ALLOWED_ENTRIES.contains(e.getName())) {
+          throw new DeepensException("member file holds an unexpected entry '" + e.getName() + "' (allowed: "
+              + ALLOWED_ENTRIES + "); refusing to read it");
+        }
+      }
+      if (!any) {
+        throw new DeepensException("member file is not a ModelSerializer zip");
+      }
+      return ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), true);
+    } catch (IOException e) {
+      throw new DeepensException("cannot read member network: " + e.getMessage(), e);
+    }
+  }
+
+  /** SHA-256 (lower-case hex) of the parameters as float32 little-endian bytes. */
+  public static String paramsSha256(MultiLayerNetwork network) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(paramBytes(network.params()));
+      return HexFormat.of().formatHex(md.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new DeepensException("SHA-256 is not available in this JVM", e);
+    }
+  }
+
+  /** Parameters as float32 little-endian bytes. */
+  static byte[] paramBytes(INDArray params) {
+    float[] p = params.castTo(DataType.FLOAT).dup('c').data().asFloat();
+    ByteBuffer b = ByteBuffer.allocate(p.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(p);
+    return b.array();
+  }
+
+  /** The inverse of {@link #paramBytes}: a 1×n float row vector. */
+  static INDArray paramsFromBytes(byte[] bytes) {
+    float[] p = new float[bytes.length / Float.BYTES];
+    ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(p);
+    return Nd4j.createFromArray(p).reshape(1, p.length);
+  }
+
+  /**
+   * Runs the network in inference mode on {@code rows} rows given row-major. Returns rows × outputs row-major:
+   * class probabilities, or for regression (mean, variance) pairs with variance = softplus(raw) + 1e-6.
+   */
+  public static float[] predict(MultiLayerNetwork network, float[] rowMajorFeatures, int rows, int numFeatures) {
+    INDArray x = features(rowMajorFeatures, rows, numFeatures);
+    return toOutputs(network, network.output(x, false));
+  }
+
+  static INDArray features(float[] rowMajorFeatures, int rows, int numFeatures) {
+    InvalidInputException.check(rows >= 1 && numFeatures >= 1,
+        "rows and numFeatures must be >= 1, found %d and %d", rows, numFeatures);
+    InvalidInputException.check(
+        rowMajorFeatures != null && rowMajorFeatures.length == (long) rows * numFeatures,
+        "expected %d × %d = %d feature values, found %s", rows, numFeatures, (long) rows * numFeatures,
+        rowMajorFeatures == null ? "none" : rowMajorFeatures.length);
+    return Nd4j.create(rowMajorFeatures, new long[] {rows, numFeatures}, 'c');
+  }
+
+  static float[] toOutputs(MultiLayerNetwork network, INDArray out) {
+    float[] r = out.castTo(DataType.FLOAT).dup('c').data().asFloat();
+    if (NetworkFactory.isGaussian(network)) {
+      for (int i = 1; i < r.length; i += 2) {
+        r[i] = (float) GaussianNllLoss.variance(r[i]);
+      }
+    }
+    return r;
+  }
+}

@@ -1,0 +1,412 @@
+package io.deepens.core.train;
+
+import io.deepens.core.DeepensException;
+import io.deepens.core.InvalidInputException;
+import io.deepens.core.network.GaussianNllLoss;
+import io.deepens.core.network.NetworkFactory;
+import io.deepens.core.random.SeedPurpose;
+import io.deepens.core.random.Seeds;
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.NetworkType;
+import io.deepens.core.spec.Task;
+import io.deepens.core.spec.TrainingSpec;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Trains one ensemble member (Lakshminarayanan et al. 2017: each member from its own random initialisation and
+ * its own data order) on rows the caller has already resampled (bootstrap duplicates included).
+ *
+ * <p>Determinism: the weights start from {@code Seeds.derive(seed, member, INIT, 0)}. At the start of epoch e the
+ * rows are visited in a fresh Fisher–Yates permutation of 0..n−1 drawn with {@link SplittableRandom} seeded by
+ * {@code derive(seed, member, SHUFFLE, e)}, ND4J's RNG (dropout masks) is reset with
+ * {@code Nd4j.getRandom().setSeed(derive(seed, member, DROPOUT, e))}, and the network's epoch counter (which drives
+ * the learning-rate schedule) is set to e. Everything an epoch needs therefore depends only on (seed, member, e)
+ * and the state saved in the previous epoch's {@link MemberCheckpoint}: resuming after epoch k gives parameters
+ * bit-identical to an uninterrupted run on the same platform, backend and thread count.
+ *
+ * <p>Every epoch: training loss (mean minibatch loss), validation NLL and accuracy (classification) or RMSE and
+ * Gaussian NLL (regression), a checkpoint, then the listener. Early stopping (patience > 0) monitors validation NLL
+ * (the training loss when there are no validation rows); when on, the network returned holds the best epoch's
+ * parameters. A NaN or infinite minibatch loss, validation NLL or parameter ends the member as
+ * {@link MemberStatus#DIVERGED}, with no network.
+ *
+ * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
+ * thread pool is assumed, as with one Spark task per executor core).
+ */
+public final class MemberTrainer {
+  private static final Logger LOG = LoggerFactory.getLogger(MemberTrainer.class);
+  /** Rows per forward pass when evaluating validation rows. */
+  static final int EVAL_BATCH = 1024;
+  /** Probabilities below this are clipped when computing the validation NLL. */
+  static final double MIN_PROBABILITY = 1e-12;
+
+  private MemberTrainer() {}
+
+  /**
+   * Trains member {@code member} (0-based) of the spec.
+   *
+   * @param validation validation rows, or null / empty for none
+   * @param checkpointer where checkpoints go; {@link Checkpointer#NONE} for none (null means NONE)
+   * @param listener hears about every epoch (null means none)
+   */
+  public static MemberResult train(
+      EnsembleSpec spec,
+      int member,
+      TrainingSet train,
+      TrainingSet validation,
+      Checkpointer checkpointer,
+      EpochListener listener) {
+    InvalidInputException.check(spec != null, "spec must be given");
+    InvalidInputException.check(
+        member >= 0 && member < spec.ensemble().members(),
+        "member must be in 0..%d (ensemble.members - 1), found %d", spec.ensemble().members() - 1, member);
+    InvalidInputException.check(train != null && train.numRows() >= 1, "member %d has no training rows", member);
+    InvalidInputException.check(
+        validation == null || validation.numFeatures() == train.numFeatures(),
+        "validation rows have %d features but training rows have %d",
+        validation == null ? 0 : validation.numFeatures(), train.numFeatures());
+    Checkpointer store = checkpointer == null ? Checkpointer.NONE : checkpointer;
+    EpochListener hear = listener == null ? EpochListener.NONE : listener;
+    setThreads(spec.resources().threadsPerMember());
+    return new Run(spec, member, train, validation, store, hear).run();
+  }
+
+  /**
+   * Sets ND4J's threads: the native OpenMP pool (what actually runs the ops; without it a 1-thread member on a
+   * busy machine runs ~10x slower from OpenMP oversubscription), ND4J's Environment and the BLAS wrapper.
+   */
+  static void setThreads(int threads) {
+    Nd4j.getEnvironment().setMaxThreads(threads);
+    Nd4j.getEnvironment().setMaxMasterThreads(threads);
+    try {
+      org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+      Nd4j.factory().blas().setMaxThreads(threads);
+    } catch (RuntimeException | LinkageError e) {
+      LOG.debug("cannot set OpenMP/BLAS threads on this backend: {}", e.toString());
+    }
+  }
+
+  /** ND4J's OpenMP thread count now (the native backend's view; ND4J's Environment may report otherwise). */
+  static int currentThreads() {
+    try {
+      return org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
+    } catch (RuntimeException | LinkageError e) {
+      return Nd4j.getEnvironment().maxThreads();
+    }
+  }
+
+  /** The seeds a member uses, by name, for its report. */
+  static Map<String, Long> seeds(long ensembleSeed, int member) {
+    Map<String, Long> m = new LinkedHashMap<>();
+    m.put("ensemble", ensembleSeed);
+    m.put("init", Seeds.derive(ensembleSeed, member, SeedPurpose.INIT, 0));
+    m.put("bootstrap", Seeds.derive(ensembleSeed, member, SeedPurpose.BOOTSTRAP, 0));
+    m.put("rowOrder", Seeds.derive(ensembleSeed, member, SeedPurpose.ROW_ORDER, 0));
+    m.put("shuffleEpoch0", Seeds.derive(ensembleSeed, member, SeedPurpose.SHUFFLE, 0));
+    m.put("dropoutEpoch0", Seeds.derive(ensembleSeed, member, SeedPurpose.DROPOUT, 0));
+    return m;
+  }
+
+  /** A Fisher–Yates permutation of 0..perm.length−1 from {@code seed} (the array is overwritten). */
+  static void permutation(int[] perm, long seed) {
+    for (int i = 0; i < perm.length; i++) {
+      perm[i] = i;
+    }
+    SplittableRandom rnd = new SplittableRandom(seed);
+    for (int i = perm.length - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      int t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+  }
+
+  /** One member's run: its state between epochs. */
+  private static final class Run {
+    private final EnsembleSpec spec;
+    private final TrainingSpec t;
+    private final int member;
+    private final TrainingSet train;
+    private final TrainingSet validation;
+    private final Checkpointer checkpointer;
+    private final EpochListener listener;
+    private final long seed;
+    private final boolean classification;
+    private final int classes;
+    private final int numFeatures;
+
+    private MultiLayerNetwork net;
+    private int start;
+    private int bestEpoch = -1;
+    private double bestMetric = Double.POSITIVE_INFINITY;
+    private int counter;
+    private boolean stopped;
+    private INDArray bestParams;
+    private final List<EpochMetrics> history = new ArrayList<>();
+    private String divergence;
+
+    // per-iteration buffers, reused
+    private Batch full;
+    private Batch tail;
+
+    Run(EnsembleSpec spec, int member, TrainingSet train, TrainingSet validation, Checkpointer checkpointer,
+        EpochListener listener) {
+      this.spec = spec;
+      this.t = spec.training();
+      this.member = member;
+      this.train = train;
+      this.validation = validation == null || validation.numRows() == 0 ? null : validation;
+      this.checkpointer = checkpointer;
+      this.listener = listener;
+      this.seed = spec.ensemble().seed();
+      this.classification = spec.task() == Task.CLASSIFICATION;
+      this.classes = spec.data().classes();
+      this.numFeatures = train.numFeatures();
+    }
+
+    MemberResult run() {
+      restoreOrBuild();
+      int n = train.numRows();
+      int bs = Math.min(t.batchSize(), n);
+      full = new Batch(bs);
+      tail = n % bs == 0 ? null : new Batch(n % bs);
+      int[] perm = new int[n];
+      for (int epoch = start; epoch < t.epochs() && !stopped; epoch++) {
+        long t0 = System.nanoTime();
+        net.setEpochCount(epoch);
+        Nd4j.getRandom().setSeed(Seeds.derive(seed, member, SeedPurpose.DROPOUT, epoch));
+        permutation(perm, Seeds.derive(seed, member, SeedPurpose.SHUFFLE, epoch));
+        double lossSum = 0;
+        for (int b0 = 0; b0 < n; b0 += bs) {
+          int m = Math.min(bs, n - b0);
+          Batch batch = m == bs ? full : tail;
+          batch.fill(perm, b0);
+          net.fit(batch.dataSet);
+          double s = net.score();
+          if (!Double.isFinite(s)) {
+            divergence = String.format(java.util.Locale.ROOT,
+                "training loss became %s at epoch %d, minibatch %d (learning rate %s)", s, epoch, b0 / bs,
+                t.learningRateAt(epoch));
+            break;
+          }
+          lossSum += s * m;
+        }
+        if (divergence == null && !finite(net.params())) {
+          divergence = "parameters became NaN or infinite at epoch " + epoch;
+        }
+        Evaluation ev = divergence == null ? evaluate() : null;
+        if (ev != null && !Double.isFinite(ev.nll)) {
+          divergence = "validation NLL became " + ev.nll + " at epoch " + epoch;
+        }
+        if (divergence != null) {
+          LOG.warn("member {} diverged: {}", member, divergence);
+          break;
+        }
+        double trainLoss = lossSum / n;
+        double monitored = ev == null ? trainLoss : ev.nll;
+        if (monitored < bestMetric) {
+          bestMetric = monitored;
+          bestEpoch = epoch;
+          counter = 0;
+          if (t.earlyStoppingPatience() > 0) {
+            bestParams = net.params().dup();
+          }
+        } else {
+          counter++;
+        }
+        if (t.earlyStoppingPatience() > 0 && counter >= t.earlyStoppingPatience() && epoch + 1 < t.epochs()) {
+          stopped = true;
+        }
+        EpochMetrics metrics = new EpochMetrics(
+            epoch,
+            trainLoss,
+            ev == null ? null : ev.nll,
+            ev == null ? null : ev.accuracy,
+            ev == null ? null : ev.rmse,
+            spec.network().type() == NetworkType.DL4J_JSON ? null : t.learningRateAt(epoch),
+            (System.nanoTime() - t0) / 1_000_000);
+        history.add(metrics);
+        checkpointer.save(member, new MemberCheckpoint(member, epoch + 1, bestEpoch, bestMetric, counter, stopped,
+            history, MemberModels.toBytes(net), bestParams == null ? null : MemberModels.paramBytes(bestParams)));
+        listener.onEpoch(member, metrics);
+      }
+      return finish();
+    }
+
+    private void restoreOrBuild() {
+      Optional<MemberCheckpoint> cp = checkpointer.latest(member);
+      if (cp.isEmpty()) {
+        net = NetworkFactory.build(spec, numFeatures, Seeds.derive(seed, member, SeedPurpose.INIT, 0));
+        return;
+      }
+      MemberCheckpoint c = cp.get();
+      if (c.member() != member) {
+        throw new DeepensException("the checkpointer returned member " + c.member() + "'s checkpoint for member "
+            + member);
+      }
+      if (c.epochsCompleted() > t.epochs()) {
+        throw new DeepensException("member " + member + "'s checkpoint is after epoch " + c.epochsCompleted()
+            + " but the spec trains " + t.epochs() + " epochs");
+      }
+      net = MemberModels.fromBytes(c.model());
+      start = c.epochsCompleted();
+      bestEpoch = c.bestEpoch();
+      bestMetric = c.bestMetric();
+      counter = c.epochsWithoutImprovement();
+      stopped = c.stopped();
+      history.addAll(c.history());
+      bestParams = c.bestParams() == null ? null : MemberModels.paramsFromBytes(c.bestParams());
+      LOG.info("member {} resumes after epoch {} from its checkpoint", member, start);
+    }
+
+    private MemberResult finish() {
+      MemberStatus status;
+      String sha = null;
+      MultiLayerNetwork out = null;
+      if (divergence != null) {
+        status = MemberStatus.DIVERGED;
+      } else {
+        if (t.earlyStoppingPatience() > 0 && bestParams != null) {
+          net.setParams(bestParams);
+        }
+        status = stopped ? MemberStatus.EARLY_STOPPED : MemberStatus.OK;
+        sha = MemberModels.paramsSha256(net);
+        out = net;
+      }
+      MemberReport report = new MemberReport(
+          member,
+          status,
+          seeds(seed, member),
+          history.size(),
+          start,
+          bestEpoch,
+          history,
+          train.numRows(),
+          validation == null ? 0 : validation.numRows(),
+          sha,
+          divergence,
+          Provenance.current(spec.sha256()));
+      return new MemberResult(out, report);
+    }
+
+    private static boolean finite(INDArray a) {
+      return !BooleanIndexing.or(a, Conditions.isNan()) && !BooleanIndexing.or(a, Conditions.isInfinite());
+    }
+
+    /** Metrics over the validation rows in chunks of {@link #EVAL_BATCH}. */
+    private Evaluation evaluate() {
+      if (validation == null) {
+        return null;
+      }
+      int rows = validation.numRows();
+      int chunk = Math.min(EVAL_BATCH, rows);
+      INDArray x = Nd4j.create(DataType.FLOAT, chunk, numFeatures);
+      FloatBuffer xb = x.data().asNioFloat();
+      double nll = 0;
+      double se = 0;
+      long correct = 0;
+      for (int r0 = 0; r0 < rows; r0 += chunk) {
+        int m = Math.min(chunk, rows - r0);
+        INDArray in = x;
+        FloatBuffer buf = xb;
+        if (m != chunk) {
+          in = Nd4j.create(DataType.FLOAT, m, numFeatures);
+          buf = in.data().asNioFloat();
+        }
+        for (int i = 0; i < m; i++) {
+          validation.copyFeatures(r0 + i, buf, i * numFeatures);
+        }
+        float[] o = net.output(in, false).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        int k = spec.outputs();
+        for (int i = 0; i < m; i++) {
+          float y = validation.label(r0 + i);
+          if (classification) {
+            int c = classIndex(y, r0 + i, "validation");
+            nll -= Math.log(Math.max(o[i * k + c], MIN_PROBABILITY));
+            int arg = 0;
+            for (int j = 1; j < k; j++) {
+              if (o[i * k + j] > o[i * k + arg]) {
+                arg = j;
+              }
+            }
+            if (arg == c) {
+              correct++;
+            }
+          } else {
+            double mu = o[i * 2];
+            double var = GaussianNllLoss.variance(o[i * 2 + 1]);
+            se += (y - mu) * (y - mu);
+            nll += GaussianNllLoss.nll(y, mu, var);
+          }
+        }
+      }
+      return classification
+          ? new Evaluation(nll / rows, (double) correct / rows, null)
+          : new Evaluation(nll / rows, null, Math.sqrt(se / rows));
+    }
+
+    private int classIndex(float y, int row, String what) {
+      int c = (int) y;
+      if (c != y || c < 0 || c >= classes) {
+        throw new InvalidInputException(String.format(java.util.Locale.ROOT,
+            "%s row %d of member %d: label %s is not a class index in 0..%d", what, row, member, y, classes - 1));
+      }
+      return c;
+    }
+
+    /** Preallocated minibatch arrays; rows are copied straight into the arrays' native buffers. */
+    private final class Batch {
+      final int size;
+      final INDArray features;
+      final INDArray labels;
+      final FloatBuffer featureBuf;
+      final float[] labelStage;
+      final DataSet dataSet;
+
+      Batch(int size) {
+        this.size = size;
+        int cols = classification ? classes : 1;
+        features = Nd4j.create(DataType.FLOAT, size, numFeatures);
+        labels = Nd4j.create(DataType.FLOAT, size, cols);
+        featureBuf = features.data().asNioFloat();
+        labelStage = new float[size * cols];
+        dataSet = new DataSet(features, labels);
+      }
+
+      void fill(int[] perm, int from) {
+        if (classification) {
+          Arrays.fill(labelStage, 0f);
+        }
+        for (int i = 0; i < size; i++) {
+          int row = perm[from + i];
+          train.copyFeatures(row, featureBuf, i * numFeatures);
+          float y = train.label(row);
+          if (classification) {
+            labelStage[i * classes + classIndex(y, row, "training")] = 1f;
+          } else {
+            labelStage[i] = y;
+          }
+        }
+        labels.data().setData(labelStage);
+      }
+    }
+  }
+
+  private record Evaluation(double nll, Double accuracy, Double rmse) {}
+}
