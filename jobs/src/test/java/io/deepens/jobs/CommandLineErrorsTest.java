@@ -1,0 +1,78 @@
+package io.deepens.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input gets one clear line and exit code 2, without a stack trace and before Spark starts. */
+class CommandLineErrorsTest {
+
+  static EndToEndTest.Run main(String... args) {
+    return EndToEndTest.main(args);
+  }
+
+  static void assertOneCleanLine(EndToEndTest.Run r, String... fragments) {
+    assertEquals(2, r.code(), r.err());
+    String err = r.err().trim();
+    assertFalse(err.contains("\n"), "one line expected: " + err);
+    assertFalse(err.contains("Exception") || err.contains("\tat "), "no stack trace: " + err);
+    for (String f : fragments) {
+      assertTrue(err.contains(f), "'" + f + "' missing from: " + err);
+    }
+  }
+
+  @Test
+  void unknownCommand() {
+    assertOneCleanLine(main("trian"), "unknown command 'trian'", "train, score, evaluate, inspect, import");
+  }
+
+  @Test
+  void unknownOption() {
+    assertOneCleanLine(main("score", "--ensemble", "x", "--inptu", "y"), "unknown option --inptu", "--input");
+  }
+
+  @Test
+  void missingRequiredOption() {
+    assertOneCleanLine(main("evaluate", "--ensemble", "x"), "--test is required");
+  }
+
+  @Test
+  void missingConfigFile(@TempDir Path tmp) {
+    assertOneCleanLine(main("train", "--config", tmp.resolve("nope.yaml").toString(), "--data", "d", "--store", "s"),
+        "nope.yaml");
+  }
+
+  @Test
+  void malformedConfig(@TempDir Path tmp) throws Exception {
+    Path bad = tmp.resolve("bad.yaml");
+    Files.writeString(bad, Files.readString(Path.of(EndToEndTest.ROOT, "conf/digits-mlp.yaml"))
+        .replace("learningRate: 0.003", "learningRate: -1"));
+    assertOneCleanLine(main("train", "--config", bad.toString(), "--data", "d", "--store", "s"),
+        "training.learningRate", "-1");
+    Path unknown = tmp.resolve("unknown.yaml");
+    Files.writeString(unknown, Files.readString(Path.of(EndToEndTest.ROOT, "conf/digits-mlp.yaml"))
+        .replace("  batchSize: 32", "  batchSize: 32\n  batchSise: 64"));
+    assertOneCleanLine(main("train", "--config", unknown.toString(), "--data", "d", "--store", "s"),
+        "training.batchSise");
+  }
+
+  @Test
+  void storeWithoutVersions(@TempDir Path tmp) {
+    assertOneCleanLine(main("inspect", "--ensemble", tmp.toString()), "no published version");
+  }
+
+  @Test
+  void helpExitsZero() {
+    EndToEndTest.Run r = main("--help");
+    assertEquals(0, r.code());
+    assertTrue(r.out().contains("exit codes"));
+    EndToEndTest.Run t = main("train", "--help");
+    assertEquals(0, t.code());
+    assertTrue(t.out().contains("--config"));
+  }
+}
