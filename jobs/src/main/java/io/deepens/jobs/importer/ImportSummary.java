@@ -18,7 +18,7 @@ public record ImportSummary(String dataset, String outputUri, Map<String, Long> 
                             List<String> skippedRecords, boolean alreadyComplete) {
 
   public ImportSummary {
-    rowsByTable = Map.copyOf(rowsByTable);
+    rowsByTable = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(rowsByTable));
     skippedRecords = List.copyOf(skippedRecords);
   }
 

