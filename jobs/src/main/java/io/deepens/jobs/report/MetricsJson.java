@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.deepens.core.InvalidInputException;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -65,7 +66,16 @@ final class MetricsJson {
       curve(roc, "entropy", r.rocEntropy());
       curve(roc, "mutual_information", r.rocMi());
     }
-    root.set("provenance", MAPPER.valueToTree(r.provenance()));
+    ObjectNode provenance = root.putObject("provenance");
+    for (java.util.Map.Entry<String, Object> e : r.provenance().entrySet()) {
+      try {
+        provenance.set(e.getKey(), MAPPER.valueToTree(e.getValue()));
+      } catch (IllegalArgumentException cannot) {
+        throw new InvalidInputException("provenance entry \"" + e.getKey() + "\" holds a "
+            + e.getValue().getClass().getName() + " that cannot be written as JSON: give strings, numbers, "
+            + "booleans, lists or maps", cannot);
+      }
+    }
     return root;
   }
 

@@ -169,6 +169,30 @@ class ReportWriterTest {
   }
 
   @Test
+  void aFailedRunLeavesThePreviousReportUntouched() throws IOException {
+    Path dir = tmp.resolve("r");
+    ReportWriter.write(SyntheticReports.withoutOod(), dir);
+    String before = Files.readString(dir.resolve(ReportWriter.METRICS_JSON));
+
+    EvaluationReport good = SyntheticReports.withOod();
+    Map<String, Object> provenance = new HashMap<>(good.provenance());
+    provenance.put("unserialisable", new Object()); // Jackson fails on it after the charts were drawn
+    EvaluationReport bad = new EvaluationReport(good.ensembleUri(), good.version(), good.testRows(), good.oodRows(),
+        good.ensemble(), good.members(), good.weights(), good.effectiveMembers(), good.temperature(),
+        good.reliabilityBinLower(), good.reliabilityBinUpper(), good.reliabilityCount(), good.reliabilityConfidence(),
+        good.reliabilityAccuracy(), good.histogramEdgesEntropy(), good.entropyTest(), good.entropyOod(),
+        good.histogramEdgesMi(), good.miTest(), good.miOod(), good.rocEntropy(), good.rocMi(), provenance);
+    InvalidInputException e = assertThrows(InvalidInputException.class, () -> ReportWriter.write(bad, dir));
+    assertTrue(e.getMessage().contains("provenance entry \"unserialisable\""), e.getMessage());
+
+    assertEquals(before, Files.readString(dir.resolve(ReportWriter.METRICS_JSON)));
+    assertFalse(Files.exists(dir.resolve(ReportWriter.ROC_PNG)));
+    try (Stream<Path> siblings = Files.list(tmp)) {
+      assertEquals(List.of(dir), siblings.toList(), "the staging folder must be removed");
+    }
+  }
+
+  @Test
   void refusesAFileWhereTheFolderShouldBe() throws IOException {
     Path file = Files.writeString(tmp.resolve("report"), "not a folder");
     InvalidInputException e = assertThrows(InvalidInputException.class,
