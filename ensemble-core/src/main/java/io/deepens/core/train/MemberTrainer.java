@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * <p>Every epoch: training loss (mean minibatch loss), validation NLL and accuracy (classification) or RMSE and
  * Gaussian NLL (regression), a checkpoint, then the listener. Early stopping (patience > 0) monitors validation NLL
  * (the training loss when there are no validation rows); when on, the network returned holds the best epoch's
- * parameters. A NaN or infinite minibatch loss, validation NLL or parameter ends the member as
- * {@link MemberStatus#DIVERGED}, with no network.
+ * parameters. A NaN or infinite minibatch loss, validation NLL or parameter, or a trainable weight above
+ * {@link #MAX_ABS_WEIGHT} at an epoch's end, ends the member as {@link MemberStatus#DIVERGED}, with no network.
  *
  * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
  * thread pool is assumed, as with one Spark task per executor core).
@@ -53,6 +53,13 @@ public final class MemberTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(MemberTrainer.class);
   /** Rows per forward pass when evaluating validation rows. */
   static final int EVAL_BATCH = 1024;
+  /**
+   * A trainable weight above this magnitude marks the member DIVERGED. Softmax cross-entropy clips probabilities,
+   * so exploding updates need not produce a NaN loss: SGD at learning rate 1e6 on digits drives weights to 1e20
+   * while the loss stays near 20 nats and accuracy at chance. Networks fed standardised features keep their
+   * weights orders of magnitude below 1e6.
+   */
+  static final double MAX_ABS_WEIGHT = 1e6;
   /** Probabilities below this are clipped when computing the validation NLL. */
   static final double MIN_PROBABILITY = 1e-12;
 
@@ -210,6 +217,14 @@ public final class MemberTrainer {
         if (divergence == null && !finite(net.params())) {
           divergence = "parameters became NaN or infinite at epoch " + epoch;
         }
+        if (divergence == null) {
+          double w = maxAbsWeight(net);
+          if (w > MAX_ABS_WEIGHT) {
+            divergence = String.format(java.util.Locale.ROOT,
+                "a weight reached |w| = %.3g > %.0g at epoch %d (learning rate %s): the updates exploded", w,
+                MAX_ABS_WEIGHT, epoch, t.learningRateAt(epoch));
+          }
+        }
         Evaluation ev = divergence == null ? evaluate() : null;
         if (ev != null && !Double.isFinite(ev.nll)) {
           divergence = "validation NLL became " + ev.nll + " at epoch " + epoch;
@@ -303,6 +318,19 @@ public final class MemberTrainer {
           divergence,
           Provenance.current(spec.sha256()));
       return new MemberResult(out, report);
+    }
+
+    /** The largest |w| over trainable parameters (batch-norm running statistics excluded: they follow the data). */
+    private static double maxAbsWeight(MultiLayerNetwork net) {
+      double max = 0;
+      for (Map.Entry<String, INDArray> e : net.paramTable().entrySet()) {
+        String k = e.getKey();
+        if (k.endsWith("_mean") || k.endsWith("_var") || k.endsWith("_log10stdev")) {
+          continue;
+        }
+        max = Math.max(max, e.getValue().amaxNumber().doubleValue());
+      }
+      return max;
     }
 
     private static boolean finite(INDArray a) {
