@@ -94,4 +94,19 @@ class MemberTrainerDeterminismTest {
     assertEquals(4, again.report().resumedFromEpoch());
     assertEquals(uninterrupted.report().paramsSha256(), again.report().paramsSha256());
   }
+
+  @Test
+  void aMemoryMappedTrainingSetTrainsExactlyLikeTheHeapOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    // 5 rows per mapping, so minibatches straddle chunk boundaries.
+    TrainingSetBuilder b = new TrainingSetBuilder(64, dir, 5L * 65 * Float.BYTES);
+    for (int i = 0; i < train.numRows(); i++) {
+      b.add(train.features(i), train.label(i));
+    }
+    EnsembleSpec twoEpochs = SPEC.withEpochs(2);
+    try (TrainingSet spilled = b.build()) {
+      MemberResult heap = MemberTrainer.train(twoEpochs, 0, train, validation, null, null);
+      MemberResult mapped = MemberTrainer.train(twoEpochs, 0, spilled, validation, null, null);
+      assertEquals(heap.report().paramsSha256(), mapped.report().paramsSha256());
+    }
+  }
 }
