@@ -154,6 +154,7 @@ public final class MemberTrainer {
     private final Checkpointer checkpointer;
     private final EpochListener listener;
     private final long seed;
+    private final String specSha256;
     private final boolean classification;
     private final int classes;
     private final int numFeatures;
@@ -182,6 +183,7 @@ public final class MemberTrainer {
       this.checkpointer = checkpointer;
       this.listener = listener;
       this.seed = spec.ensemble().seed();
+      this.specSha256 = spec.sha256();
       this.classification = spec.task() == Task.CLASSIFICATION;
       this.classes = spec.data().classes();
       this.numFeatures = train.numFeatures();
@@ -257,7 +259,7 @@ public final class MemberTrainer {
             spec.network().type() == NetworkType.DL4J_JSON ? null : t.learningRateAt(epoch),
             (System.nanoTime() - t0) / 1_000_000);
         history.add(metrics);
-        checkpointer.save(member, new MemberCheckpoint(member, epoch + 1, bestEpoch, bestMetric, counter, stopped,
+        checkpointer.save(member, new MemberCheckpoint(member, specSha256, epoch + 1, bestEpoch, bestMetric, counter, stopped,
             history, MemberModels.toBytes(net), bestParams == null ? null : MemberModels.paramBytes(bestParams)));
         listener.onEpoch(member, metrics);
       }
@@ -274,6 +276,10 @@ public final class MemberTrainer {
       if (c.member() != member) {
         throw new DeepensException("the checkpointer returned member " + c.member() + "'s checkpoint for member "
             + member);
+      }
+      if (!c.specSha256().equals(specSha256)) {
+        throw new DeepensException("member " + member + "'s checkpoint was written for spec " + c.specSha256()
+            + " but this run trains spec " + specSha256 + "; use a new run id or remove the checkpoint");
       }
       if (c.epochsCompleted() > t.epochs()) {
         throw new DeepensException("member " + member + "'s checkpoint is after epoch " + c.epochsCompleted()
@@ -316,7 +322,7 @@ public final class MemberTrainer {
           validation == null ? 0 : validation.numRows(),
           sha,
           divergence,
-          Provenance.current(spec.sha256()));
+          Provenance.current(specSha256));
       return new MemberResult(out, report);
     }
 
@@ -360,6 +366,7 @@ public final class MemberTrainer {
         for (int i = 0; i < m; i++) {
           validation.copyFeatures(r0 + i, buf, i * numFeatures);
         }
+        Nd4j.getAffinityManager().tagLocation(in, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
         float[] o = net.output(in, false).castTo(DataType.FLOAT).dup('c').data().asFloat();
         int k = spec.outputs();
         for (int i = 0; i < m; i++) {
@@ -432,6 +439,8 @@ public final class MemberTrainer {
           }
         }
         labels.data().setData(labelStage);
+        // The features were written through the host buffer: on a GPU backend, mark the host copy as current.
+        Nd4j.getAffinityManager().tagLocation(features, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
       }
     }
   }

@@ -39,6 +39,7 @@ class GoldenFilesTest {
   void versionOneCheckpointIsReadable() throws IOException {
     MemberCheckpoint c = MemberCheckpoint.fromBytes(resource("checkpoint-v1.bin"));
     assertEquals(1, c.member());
+    assertEquals(SpecLoader.parse(SPEC_YAML, "golden").sha256(), c.specSha256());
     assertEquals(3, c.epochsCompleted());
     assertEquals(2, c.bestEpoch());
     assertEquals(0, c.epochsWithoutImprovement());

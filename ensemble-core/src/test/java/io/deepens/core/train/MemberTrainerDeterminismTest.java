@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
@@ -61,6 +62,9 @@ class MemberTrainerDeterminismTest {
     InMemoryCheckpointer full = new InMemoryCheckpointer();
     MemberResult uninterrupted = MemberTrainer.train(SPEC, 0, train, validation, full, null);
     assertEquals(4, full.saveCount(0));
+    io.deepens.core.DeepensException other = assertThrows(io.deepens.core.DeepensException.class,
+        () -> MemberTrainer.train(SPEC.withEpochs(5), 0, train, validation, full, null));
+    assertTrue(other.getMessage().contains("checkpoint was written for spec " + SPEC.sha256()), other.getMessage());
 
     InMemoryCheckpointer store = new InMemoryCheckpointer();
     List<Integer> heard = new ArrayList<>();
