@@ -141,4 +141,34 @@ class MemberTrainerTest {
     e = assertThrows(InvalidInputException.class, () -> MemberTrainer.train(s, 3, bad, null, null, null));
     assertEquals("member must be in 0..2 (ensemble.members - 1), found 3", e.getMessage());
   }
+
+  @Test
+  void theLearningRateScheduleFollowsTheEpoch() {
+    // Exponential decay 0.001 per epoch: Adam moves each weight by about the learning rate per step, so the
+    // parameter change in epoch 1 must be about 1000x smaller than in epoch 0. Bound: 100x (a 10x margin).
+    EnsembleSpec s = spec("  type: mlp\n  hidden: [16]\n",
+        "  learningRate: 0.01\n  batchSize: 32\n  epochs: 2\n  schedule: {type: exponential, decay: 0.001}\n");
+    List<MemberCheckpoint> saved = new ArrayList<>();
+    Checkpointer all = new Checkpointer() {
+      @Override
+      public java.util.Optional<MemberCheckpoint> latest(int member) {
+        return java.util.Optional.empty();
+      }
+
+      @Override
+      public void save(int member, MemberCheckpoint c) {
+        saved.add(c);
+      }
+    };
+    TrainingSet part = Digits.part(false, 320);
+    MemberResult r = MemberTrainer.train(s, 0, part, null, all, null);
+    org.nd4j.linalg.api.ndarray.INDArray p0 =
+        io.deepens.core.network.NetworkFactory.build(s, 64, r.report().seeds().get("init")).params();
+    org.nd4j.linalg.api.ndarray.INDArray p1 = MemberModels.fromBytes(saved.get(0).model()).params();
+    org.nd4j.linalg.api.ndarray.INDArray p2 = MemberModels.fromBytes(saved.get(1).model()).params();
+    double first = p1.sub(p0).norm2Number().doubleValue();
+    double second = p2.sub(p1).norm2Number().doubleValue();
+    assertTrue(second * 100 < first, "epoch 0 moved " + first + ", epoch 1 moved " + second);
+    assertEquals(0.01 * 0.001, r.report().epochs().get(1).learningRate(), 1e-15);
+  }
 }
