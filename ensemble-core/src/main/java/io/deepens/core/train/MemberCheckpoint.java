@@ -18,7 +18,8 @@ import java.util.List;
  * counters) is a DL4J ModelSerializer zip; the best parameters are raw float32 values (little-endian).
  *
  * <p>Byte format ({@link #toBytes()}), all integers big-endian: magic {@code "DPCK"}, int version (1), int member,
- * the spec's SHA-256 (Java modified UTF-8), int epochsCompleted, int bestEpoch, long bits of bestMetric, int epochsWithoutImprovement, boolean stopped, then
+ * the spec's SHA-256 (Java modified UTF-8), int epochsCompleted, int bestEpoch, long bits of bestMetric,
+ * int epochsWithoutImprovement, boolean stopped, then
  * three length-prefixed blocks (int length, −1 for absent): history JSON (UTF-8), model zip, best parameters.
  *
  * @param member member index
@@ -106,7 +107,8 @@ public record MemberCheckpoint(
           new String(historyJson, StandardCharsets.UTF_8), new TypeReference<List<EpochMetrics>>() {});
       byte[] model = readBlock(in);
       byte[] best = readBlock(in);
-      return new MemberCheckpoint(member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best);
+      return new MemberCheckpoint(
+          member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best);
     } catch (IOException e) {
       throw new DeepensException("cannot decode a member checkpoint: " + e.getMessage(), e);
     }

@@ -259,7 +259,8 @@ public final class MemberTrainer {
             spec.network().type() == NetworkType.DL4J_JSON ? null : t.learningRateAt(epoch),
             (System.nanoTime() - t0) / 1_000_000);
         history.add(metrics);
-        checkpointer.save(member, new MemberCheckpoint(member, specSha256, epoch + 1, bestEpoch, bestMetric, counter, stopped,
+        checkpointer.save(member, new MemberCheckpoint(
+            member, specSha256, epoch + 1, bestEpoch, bestMetric, counter, stopped,
             history, MemberModels.toBytes(net), bestParams == null ? null : MemberModels.paramBytes(bestParams)));
         listener.onEpoch(member, metrics);
       }

@@ -26,11 +26,29 @@ class McDropoutTest {
   void withoutDropoutEverySampleIsTheInferenceOutput() {
     // Batch norm must use its running statistics: then each pass equals predict(), up to float rounding of the
     // layer-by-layer path (tolerance 1e-6 on probabilities).
-    MultiLayerNetwork net = trained("  type: mlp\n  hidden: [16]\n  batchNorm: true\n");
-    float[] expected = MemberModels.predict(net, x(), ROWS, 64);
-    float[][] s = McDropout.sample(net, x(), ROWS, 64, 3, 1);
-    for (float[] pass : s) {
-      assertArrayEquals(expected, pass, 1e-6f);
+    for (String network : new String[] {"  type: mlp\n  hidden: [16]\n  batchNorm: true\n",
+        "  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [16]\n  batchNorm: true\n"}) {
+      MultiLayerNetwork net = trained(network);
+      float[] expected = MemberModels.predict(net, x(), ROWS, 64);
+      float[][] s = McDropout.sample(net, x(), ROWS, 64, 3, 1);
+      for (float[] pass : s) {
+        assertArrayEquals(expected, pass, 1e-6f, network);
+      }
+    }
+  }
+
+  @Test
+  void cnnWithDropoutSamplesValidProbabilities() {
+    MultiLayerNetwork net = trained("  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [16]\n"
+        + "  dropout: 0.5\n");
+    float[][] a = McDropout.sample(net, x(), ROWS, 64, 2, 3);
+    assertFalse(java.util.Arrays.equals(a[0], a[1]), "dropout masks differ between passes");
+    for (int r = 0; r < ROWS; r++) {
+      double sum = 0;
+      for (int k = 0; k < 10; k++) {
+        sum += a[1][r * 10 + k];
+      }
+      assertEquals(1.0, sum, 1e-5); // probabilities of a row sum to 1 up to float rounding
     }
   }
 
