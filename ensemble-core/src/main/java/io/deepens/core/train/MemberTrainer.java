@@ -46,6 +46,10 @@ import org.slf4j.LoggerFactory;
  * parameters. A NaN or infinite minibatch loss, validation NLL or parameter, or a trainable weight above
  * {@link #MAX_ABS_WEIGHT} at an epoch's end, ends the member as {@link MemberStatus#DIVERGED}, with no network.
  *
+ * <p>Regression members learn on standardised targets (y − m) / s with m, s the mean and standard deviation of
+ * their training targets, kept in the network's {@link GaussianNllLoss}; every reported number (losses, RMSE,
+ * predictions) is in target units.
+ *
  * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
  * thread pool is assumed, as with one Spark task per executor core).
  */
@@ -130,6 +134,29 @@ public final class MemberTrainer {
     return m;
   }
 
+  /**
+   * The mean and standard deviation (population, in double precision, in row order) of the training targets; a
+   * constant target gets scale 1. A regression member learns on (y − mean) / sd.
+   */
+  static double[] targetScaling(TrainingSet train) {
+    int n = train.numRows();
+    double mean = 0;
+    for (int i = 0; i < n; i++) {
+      mean += train.label(i);
+    }
+    mean /= n;
+    double ss = 0;
+    for (int i = 0; i < n; i++) {
+      double d = train.label(i) - mean;
+      ss += d * d;
+    }
+    double sd = Math.sqrt(ss / n);
+    if (!Double.isFinite(mean) || !Double.isFinite(sd)) {
+      throw new InvalidInputException("member training targets must be finite numbers; their mean is " + mean);
+    }
+    return new double[] {mean, sd > 0 ? sd : 1.0};
+  }
+
   /** A Fisher–Yates permutation of 0..perm.length−1 from {@code seed} (the array is overwritten). */
   static void permutation(int[] perm, long seed) {
     for (int i = 0; i < perm.length; i++) {
@@ -168,6 +195,7 @@ public final class MemberTrainer {
     private INDArray bestParams;
     private final List<EpochMetrics> history = new ArrayList<>();
     private String divergence;
+    private GaussianNllLoss gaussian;
 
     // per-iteration buffers, reused
     private Batch full;
@@ -235,7 +263,8 @@ public final class MemberTrainer {
           LOG.warn("member {} diverged: {}", member, divergence);
           break;
         }
-        double trainLoss = lossSum / n;
+        // Regression: DL4J's score is the NLL of standardised targets; log s converts it to target units.
+        double trainLoss = lossSum / n + (gaussian == null ? 0 : gaussian.nllOffset());
         double monitored = ev == null ? trainLoss : ev.nll;
         if (monitored < bestMetric) {
           bestMetric = monitored;
@@ -270,7 +299,10 @@ public final class MemberTrainer {
     private void restoreOrBuild() {
       Optional<MemberCheckpoint> cp = checkpointer.latest(member);
       if (cp.isEmpty()) {
-        net = NetworkFactory.build(spec, numFeatures, Seeds.derive(seed, member, SeedPurpose.INIT, 0));
+        double[] scaling = classification ? new double[] {0, 1} : targetScaling(train);
+        net = NetworkFactory.build(
+            spec, numFeatures, Seeds.derive(seed, member, SeedPurpose.INIT, 0), scaling[0], scaling[1]);
+        gaussian = NetworkFactory.gaussianLoss(net);
         return;
       }
       MemberCheckpoint c = cp.get();
@@ -287,6 +319,7 @@ public final class MemberTrainer {
             + " but the spec trains " + t.epochs() + " epochs");
       }
       net = MemberModels.fromBytes(c.model());
+      gaussian = NetworkFactory.gaussianLoss(net);
       start = c.epochsCompleted();
       bestEpoch = c.bestEpoch();
       bestMetric = c.bestMetric();
@@ -385,8 +418,8 @@ public final class MemberTrainer {
               correct++;
             }
           } else {
-            double mu = o[i * 2];
-            double var = GaussianNllLoss.variance(o[i * 2 + 1]);
+            double mu = gaussian.meanInTargetUnits(o[i * 2]);
+            double var = gaussian.varianceInTargetUnits(o[i * 2 + 1]);
             se += (y - mu) * (y - mu);
             nll += GaussianNllLoss.nll(y, mu, var);
           }
