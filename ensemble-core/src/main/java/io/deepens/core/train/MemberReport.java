@@ -35,7 +35,7 @@ public record MemberReport(
     String message,
     Provenance provenance) {
   public MemberReport {
-    seeds = Map.copyOf(seeds);
+    seeds = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(seeds));
     epochs = List.copyOf(epochs);
   }
 }
