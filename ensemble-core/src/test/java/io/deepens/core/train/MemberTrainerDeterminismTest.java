@@ -113,4 +113,21 @@ class MemberTrainerDeterminismTest {
       assertEquals(heap.report().paramsSha256(), mapped.report().paramsSha256());
     }
   }
+
+  @Test
+  void membersTrainedConcurrentlyMatchMembersTrainedAlone() throws Exception {
+    // Two Spark tasks in one executor JVM: ND4J's RNG is per thread, so each member's dropout masks stay its own.
+    EnsembleSpec twoEpochs = SPEC.withEpochs(2);
+    String alone0 = MemberTrainer.train(twoEpochs, 0, train, validation, null, null).report().paramsSha256();
+    String alone1 = MemberTrainer.train(twoEpochs, 1, train, validation, null, null).report().paramsSha256();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      var f0 = pool.submit(() -> MemberTrainer.train(twoEpochs, 0, train, validation, null, null));
+      var f1 = pool.submit(() -> MemberTrainer.train(twoEpochs, 1, train, validation, null, null));
+      assertEquals(alone0, f0.get().report().paramsSha256());
+      assertEquals(alone1, f1.get().report().paramsSha256());
+    } finally {
+      pool.shutdown();
+    }
+  }
 }
