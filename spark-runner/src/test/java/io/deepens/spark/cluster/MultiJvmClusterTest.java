@@ -26,8 +26,11 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -37,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * training (the retried task resumes from the member's last checkpoint).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MultiJvmClusterTest {
   static final EnsembleSpec SPEC = SparkTestSupport.smallSpec(2, 3);
 
@@ -79,6 +83,7 @@ class MultiJvmClusterTest {
   }
 
   @Test
+  @Order(1)
   void membersRunInSeparateExecutorJvmsAndMatchLocalMode() {
     SparkEnsembleTrainer.Result r = ClusterTestSupport.train(spark, SPEC, tmp.resolve("store-cluster"), "cluster");
     assertTrue(spark.sparkContext().master().startsWith("local-cluster["));
@@ -100,8 +105,10 @@ class MultiJvmClusterTest {
   }
 
   @Test
+  @Order(2)
   void killedExecutorIsReplacedAndTheMemberResumesFromItsCheckpoint() throws Exception {
     int removedBefore = removedExecutors.size();
+    Set<String> executorsBefore = executorIds();
     Path store = tmp.resolve("store-killed");
     // the fault hook is read from the SparkContext's conf when train() starts; set it on the live conf
     spark.sparkContext().conf().set(MemberTask.KILL_AFTER_EPOCH, "0:1");
@@ -119,7 +126,6 @@ class MultiJvmClusterTest {
     assertEquals(1, m0.path("report").path("resumedFromEpoch").asInt(-1),
         "member 0 must resume after its epoch-1 checkpoint: " + m0);
     assertEquals(3, m0.path("report").path("epochsRun").asInt(-1));
-    assertTrue(m0.path("attempt").asInt(0) >= 1, "member 0 must have run again after the kill: " + m0);
     assertFalse(removedExecutors.contains(m0.path("executorId").asText()),
         "the resumed member reports a removed executor");
     JsonNode m1 = ClusterTestSupport.report(m, 1);
@@ -129,6 +135,18 @@ class MultiJvmClusterTest {
         "the ensemble after a killed executor must equal the undisturbed one");
     assertEquals(Set.of(), Set.copyOf(listOrEmpty(store.resolve("checkpoints"))),
         "checkpoints must be removed after publishing");
+
+    // the worker replaces the killed executor JVM (it registers with a new id; slow on a busy machine)
+    long deadline = System.currentTimeMillis() + 180_000;
+    while (executorIds().stream().allMatch(executorsBefore::contains) && System.currentTimeMillis() < deadline) {
+      Thread.sleep(250);
+    }
+    assertFalse(executorIds().stream().allMatch(executorsBefore::contains),
+        "no replacement executor registered: before " + executorsBefore + ", now " + executorIds());
+  }
+
+  private Set<String> executorIds() {
+    return Set.copyOf(scala.jdk.javaapi.CollectionConverters.asJava(spark.sparkContext().getExecutorIds()));
   }
 
   private static List<String> listOrEmpty(Path dir) throws Exception {
