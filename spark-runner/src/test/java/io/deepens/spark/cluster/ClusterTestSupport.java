@@ -119,6 +119,48 @@ final class ClusterTestSupport {
     }
   }
 
+  /** The small digits spec of {@link SparkTestSupport#smallSpec} asking for {@code gpus} GPUs per member. */
+  static EnsembleSpec gpuSpec(int members, int epochs, String gpus) {
+    String json = SparkTestSupport.smallSpec(members, epochs).toJson();
+    com.fasterxml.jackson.databind.node.ObjectNode tree;
+    try {
+      tree = (com.fasterxml.jackson.databind.node.ObjectNode) io.deepens.core.store.EnsembleStore.json().readTree(json);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+    ((com.fasterxml.jackson.databind.node.ObjectNode) tree.get("resources")).put("gpusPerMember",
+        Double.parseDouble(gpus));
+    return EnsembleSpec.fromJson(tree.toString());
+  }
+
+  /** Records when each task of the member-training stage ran, to show that members overlapped in time. */
+  static final class MemberTaskTimes extends org.apache.spark.scheduler.SparkListener {
+    final Map<Integer, String> stageNames = new java.util.concurrent.ConcurrentHashMap<>();
+    final List<long[]> spans = new java.util.concurrent.CopyOnWriteArrayList<>(); // stageId, launch, finish, ok
+
+    @Override
+    public void onStageSubmitted(org.apache.spark.scheduler.SparkListenerStageSubmitted e) {
+      stageNames.put(e.stageInfo().stageId(), e.stageInfo().name());
+    }
+
+    @Override
+    public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
+      spans.add(new long[] {e.stageId(), e.taskInfo().launchTime(), e.taskInfo().finishTime(),
+          e.taskInfo().successful() ? 1 : 0});
+    }
+
+    /** Successful tasks of stages named "collect at SparkEnsembleTrainer..." (the member tasks). */
+    List<long[]> memberTasks() {
+      return spans.stream().filter(t -> t[3] == 1
+          && stageNames.getOrDefault((int) t[0], "").startsWith("collect at SparkEnsembleTrainer")).toList();
+    }
+
+    /** True if the two given tasks ran at the same time for a while. */
+    static boolean overlap(long[] a, long[] b) {
+      return Math.max(a[1], b[1]) < Math.min(a[2], b[2]);
+    }
+  }
+
   static JsonNode report(Manifest m, int member) {
     return m.members().get(member).report();
   }

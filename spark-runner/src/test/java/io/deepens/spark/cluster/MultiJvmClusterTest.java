@@ -146,7 +146,7 @@ class MultiJvmClusterTest {
   }
 
   private Set<String> executorIds() {
-    return Set.copyOf(scala.jdk.javaapi.CollectionConverters.asJava(spark.sparkContext().getExecutorIds()));
+    return Set.copyOf(scala.collection.JavaConverters.seqAsJavaList(spark.sparkContext().getExecutorIds()));
   }
 
   private static List<String> listOrEmpty(Path dir) throws Exception {
