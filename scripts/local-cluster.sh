@@ -16,7 +16,10 @@ UI="${DEEPENS_MASTER_UI_PORT:-8180}"
 DIR="${DEEPENS_CLUSTER_DIR:-$DEEPENS_ROOT/work/local-cluster}"
 PIDS="$DIR/pids"
 MASTER="spark://127.0.0.1:$PORT"
-LOG4J="-Dlog4j2.configurationFile=$DEEPENS_ROOT/conf/log4j2.properties"
+
+alive_workers() {
+  curl -s --max-time 2 "http://127.0.0.1:$UI/json/" | grep -o '"aliveworkers" *: *[0-9]*' | grep -o '[0-9]*$' || echo 0
+}
 
 alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
 
@@ -49,32 +52,32 @@ start() {
       "$DEEPENS_ROOT/conf/gpu-discovery.sh" > "$DIR/gpu-discovery.sh"
     chmod +x "$DIR/gpu-discovery.sh"
   fi
-  nohup java -Xmx512m "${OPENS[@]}" "$LOG4J" -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.master.Master \
+  nohup java -Xmx512m "${OPENS[@]}" -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.master.Master \
     --host 127.0.0.1 --port "$PORT" --webui-port "$UI" > "$DIR/logs/master.log" 2>&1 &
   echo "master $!" >> "$PIDS"
-  if ! wait_for_port "$PORT" 60; then
+  if ! wait_for_port "$PORT" 180; then
     echo "the master did not open port $PORT; see $DIR/logs/master.log" >&2
     stop
     exit 1
   fi
   for w in 1 2; do
     mkdir -p "$DIR/worker-$w"
-    nohup java -Xmx512m "${OPENS[@]}" "$LOG4J" "${gpu_opts[@]}" -cp "$SPARK_HOME/jars/*" \
+    nohup java -Xmx512m "${OPENS[@]}" "${gpu_opts[@]}" -cp "$SPARK_HOME/jars/*" \
       org.apache.spark.deploy.worker.Worker "$MASTER" --host 127.0.0.1 \
       --cores "${DEEPENS_WORKER_CORES:-1}" --memory "${DEEPENS_WORKER_MEMORY:-2g}" \
       --webui-port $((UI + w)) --work-dir "$DIR/worker-$w" > "$DIR/logs/worker-$w.log" 2>&1 &
     echo "worker-$w $!" >> "$PIDS"
   done
-  # wait until both workers have registered with the master
+  # wait until both workers have registered with the master (its web UI's JSON lists them)
   local i
-  for ((i = 0; i < 300; i++)); do
-    if [[ $(grep -c "Registering worker" "$DIR/logs/master.log" 2>/dev/null || true) -ge 2 ]]; then
+  for ((i = 0; i < 900; i++)); do
+    if [[ "$(alive_workers)" -ge 2 ]]; then
       echo "started $MASTER (web UI http://127.0.0.1:$UI), 2 workers; pids in $PIDS, logs in $DIR/logs"
       return 0
     fi
     sleep 0.2
   done
-  echo "workers did not register within 60 s; see $DIR/logs" >&2
+  echo "workers did not register within 180 s; see $DIR/logs" >&2
   stop
   exit 1
 }
@@ -88,7 +91,7 @@ status() {
   while read -r name pid; do
     if alive "$pid"; then echo "$name: running (pid $pid)"; else echo "$name: not running (pid $pid)"; rc=3; fi
   done < "$PIDS"
-  [[ $rc == 0 ]] && echo "master URL: $MASTER"
+  [[ $rc == 0 ]] && echo "master URL: $MASTER, alive workers: $(alive_workers)"
   return $rc
 }
 
