@@ -60,6 +60,24 @@ public final class TrainCommand implements Command {
         "conf");
   }
 
+  /**
+   * The value of {@code spark.task.resource.gpu.amount}: whole numbers as given; a fraction as exactly 1/n, because
+   * Spark packs {@code floor(1 / amount)} tasks on a GPU and a rounded spec value such as 0.1429 would give 6,
+   * not the 7 the spec means.
+   */
+  static String taskGpuAmount(io.deepens.core.spec.ResourcesSpec r) {
+    double g = r.gpusPerMember();
+    if (g >= 1) {
+      return Long.toString(Math.round(g));
+    }
+    int n = r.membersPerGpu();
+    double amount = 1.0 / n;
+    if (Math.floor(1.0 / amount) < n) { // e.g. n = 93: 1 / (1.0 / 93) is just below 93 in double arithmetic
+      amount = Math.nextDown(amount);
+    }
+    return Double.toString(amount);
+  }
+
   @Override
   public ExitCode run(Args a) {
     EnsembleSpec spec = SpecLoader.load(Path.of(a.require("config")));
@@ -76,7 +94,7 @@ public final class TrainCommand implements Command {
     Map<String, String> conf = new LinkedHashMap<>(a.confs());
     conf.putIfAbsent("spark.task.cpus", Integer.toString(spec.resources().threadsPerMember()));
     if (spec.resources().gpusPerMember() > 0) {
-      conf.putIfAbsent("spark.task.resource.gpu.amount", Double.toString(spec.resources().gpusPerMember()));
+      conf.putIfAbsent("spark.task.resource.gpu.amount", taskGpuAmount(spec.resources()));
     }
     SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens train " + spec.name(), conf);
     try {

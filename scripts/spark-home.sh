@@ -1,0 +1,39 @@
+# Sourced by local-cluster.sh and submit.sh: a Spark "distribution" made of the Maven build's jars, for machines
+# without a Spark installation. Sets SPARK_HOME to $DEEPENS_SPARK_HOME (default work/spark-home) holding jars/
+# with a link to every runtime jar of the build except deepens' own and the deep-learning stack (DL4J, ND4J,
+# JavaCPP), which reach executors inside the application jar like on a real cluster.
+# Also defines OPENS (Spark's Java 17 options) and DEEPENS_ROOT.
+DEEPENS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OPENS=(-XX:+IgnoreUnrecognizedVMOptions
+  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED
+  --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED
+  --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED)
+
+deepens_spark_home() {
+  local cp_file="$DEEPENS_ROOT/jobs/target/runtime-classpath.txt"
+  if [[ ! -f "$cp_file" ]]; then
+    echo "building the runtime classpath (mvn dependency:build-classpath) ..." >&2
+    (cd "$DEEPENS_ROOT" && mvn -B -q -pl jobs dependency:build-classpath -Dmdep.includeScope=compile \
+      -Dmdep.outputFile="$cp_file" >&2) || { echo "could not build $cp_file (run mvn install first)" >&2; return 3; }
+  fi
+  SPARK_HOME="${DEEPENS_SPARK_HOME:-$DEEPENS_ROOT/work/spark-home}"
+  if [[ ! -d "$SPARK_HOME/jars" || "$cp_file" -nt "$SPARK_HOME/jars" ]]; then
+    rm -rf "$SPARK_HOME/jars"
+    mkdir -p "$SPARK_HOME/jars"
+    local jar
+    tr ':' '\n' < "$cp_file" | grep '\.jar$' \
+      | grep -v -e '/io/deepens/' -e '/org/deeplearning4j/' -e '/org/nd4j/' -e '/org/bytedeco/' \
+      | while read -r jar; do ln -sf "$jar" "$SPARK_HOME/jars/$(basename "$jar")"; done
+  fi
+  if ! ls "$SPARK_HOME"/jars/spark-core_*.jar >/dev/null 2>&1; then
+    echo "$SPARK_HOME/jars has no spark-core jar: is $cp_file complete?" >&2
+    return 3
+  fi
+  export SPARK_HOME
+  export SPARK_SCALA_VERSION=2.12
+}

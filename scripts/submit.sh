@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Submits deepens to a Spark master the way spark-submit does: the application jar
+# jobs/target/deepens-jobs-*-all.jar with main class io.deepens.jobs.Main, client deploy mode.
+#   scripts/submit.sh [spark-submit options] <train|score|evaluate|inspect|import> [deepens arguments]
+#   scripts/submit.sh --master spark://127.0.0.1:7177 --executor-memory 1g \
+#       train --config conf/digits-mlp.yaml --data work/digits/train --store work/store --members 2
+# Uses $SPARK_HOME/bin/spark-submit or spark-submit on PATH when there is one; otherwise runs
+# org.apache.spark.deploy.SparkSubmit (the class spark-submit runs) from the build's jars (scripts/spark-home.sh),
+# with Spark's Java 17 options. Relative paths in the deepens arguments are resolved by the driver (this
+# machine) and by executors; use absolute paths or URIs on a real cluster.
+# Environment: DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SUBMIT_DRY_RUN=1 prints the command instead of running it.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/spark-home.sh"
+
+shopt -s nullglob
+jars=("$DEEPENS_ROOT"/jobs/target/deepens-jobs-*-all.jar)
+if [[ ${#jars[@]} -ne 1 ]]; then
+  echo "expected one jobs/target/deepens-jobs-*-all.jar, found ${#jars[@]}: run 'mvn -B -DskipTests package'" >&2
+  exit 3
+fi
+APP_JAR="${jars[0]}"
+
+spark_opts=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    train|score|evaluate|inspect|import|help|--help) break ;;
+    *) spark_opts+=("$1"); shift ;;
+  esac
+done
+if [[ $# -eq 0 ]]; then
+  echo "usage: $0 [spark-submit options] <train|score|evaluate|inspect|import> [arguments]" >&2
+  exit 2
+fi
+
+common=(--class io.deepens.jobs.Main --driver-memory "${DEEPENS_DRIVER_MEMORY:-2g}"
+  --conf "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=$DEEPENS_ROOT/conf/log4j2.properties")
+
+SUBMIT=""
+if [[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]]; then
+  SUBMIT="$SPARK_HOME/bin/spark-submit"
+elif command -v spark-submit >/dev/null 2>&1; then
+  SUBMIT="$(command -v spark-submit)"
+fi
+
+if [[ -n "$SUBMIT" ]]; then
+  cmd=("$SUBMIT" "${common[@]}" "${spark_opts[@]}" "$APP_JAR" "$@")
+else
+  deepens_spark_home
+  # SparkSubmit in this JVM is the driver (client mode): it needs Spark's Java 17 options itself;
+  # SparkContext adds them to the executors' options.
+  cmd=(java -Xmx"${DEEPENS_DRIVER_MEMORY:-2g}" "${OPENS[@]}"
+    "-Dlog4j2.configurationFile=$DEEPENS_ROOT/conf/log4j2.properties"
+    -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.SparkSubmit
+    "${common[@]}" "${spark_opts[@]}" "$APP_JAR" "$@")
+fi
+if [[ "${DEEPENS_SUBMIT_DRY_RUN:-0}" == 1 ]]; then
+  printf '%q ' "${cmd[@]}"
+  echo
+  exit 0
+fi
+exec "${cmd[@]}"
