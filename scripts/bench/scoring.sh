@@ -16,14 +16,14 @@ echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg); $(np
 [[ -f "$WORK/in-$ROWS/_SUCCESS" ]] || bench table "$WORK/in-$ROWS" "$ROWS" 784 4
 
 val() { sed -n "s/^$1=//p"; }
-GEMM=$(bench gemm 2>/dev/null | tee /dev/stderr | val gemm_gflops)
-FWD=$(bench forward "$WORK/store" "$BATCH" "$ROWS" "$RUNS" 2>/dev/null | tee /dev/stderr | val forward_rows_per_s)
+GEMM=$(bench gemm 2>/dev/null | tee -a /dev/stderr | val gemm_gflops)
+FWD=$(bench forward "$WORK/store" "$BATCH" "$ROWS" "$RUNS" 2>/dev/null | tee -a /dev/stderr | val forward_rows_per_s)
 bench score "$WORK/store" "$WORK/in-$ROWS" "$WORK/out" "$BATCH" "$RUNS" 2>/dev/null | tee "$WORK/score.txt"
 SCORE=$(val score_rows_per_s < "$WORK/score.txt")
 NARROW=$(val score_narrow_rows_per_s < "$WORK/score.txt")
 COPY=$(val copy_rows_per_s < "$WORK/score.txt")
 TORCH=$(/usr/bin/python3 "$ROOT/scripts/bench/pytorch_scoring.py" --rows "$ROWS" --batch "$BATCH" --runs "$RUNS" \
-  | tee /dev/stderr | val torch_rows_per_s)
+  | tee -a /dev/stderr | val torch_rows_per_s)
 echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$GEMM" "$FWD" "$SCORE" "$TORCH" "$NARROW" "$COPY" <<'PY'
 import sys
