@@ -95,14 +95,7 @@ public final class EnsembleScorer implements Serializable {
   public Dataset<Row> score(SparkSession spark, Dataset<Row> input, List<String> features, String key,
       InvalidPolicy policy, int batchSize, LongAccumulator skipped) {
     InvalidInputException.check(batchSize > 0, "batch size must be > 0, found %d", batchSize);
-    EnsembleSpec spec = EnsembleSpec.fromJson(manifest().spec().toString());
-    List<String> cols = features != null ? features : spec.data().features();
-    String keyCol = key;
-    if (keyCol == null && spec.data().key() != null
-        && java.util.Arrays.asList(input.schema().fieldNames()).contains(spec.data().key())) {
-      keyCol = spec.data().key();
-    }
-    FeatureDecoder decoder = FeatureDecoder.of(input.schema(), cols, null, 0, keyCol, numFeatures);
+    FeatureDecoder decoder = decoder(input.schema(), features, key);
     StructType inSchema = input.schema();
     StructType outSchema = OutputColumns.outputSchema(inSchema, classification, policy);
     JavaRDD<InternalRow> rows = input.queryExecution().toRdd().toJavaRDD();
@@ -110,6 +103,28 @@ public final class EnsembleScorer implements Serializable {
         (Integer part, Iterator<InternalRow> it) -> new Batches(part, it, decoder, inSchema, policy, batchSize,
             skipped), true);
     return spark.internalCreateDataFrame(scored.rdd(), outSchema, false);
+  }
+
+  /**
+   * The schema {@link #score} produces for {@code input}, checked without touching data: the feature columns
+   * exist and have a usable type and width, the key column is an integer or string, and no input column has the
+   * name of an output column. Throws {@link InvalidInputException} saying what to change.
+   */
+  public StructType outputSchema(StructType input, List<String> features, String key, InvalidPolicy policy) {
+    decoder(input, features, key);
+    return OutputColumns.outputSchema(input, classification, policy);
+  }
+
+  /** The decoder for {@code schema}: the given feature columns (the spec's when null) and key (or the spec's). */
+  private FeatureDecoder decoder(StructType schema, List<String> features, String key) {
+    EnsembleSpec spec = EnsembleSpec.fromJson(manifest().spec().toString());
+    List<String> cols = features != null ? features : spec.data().features();
+    String keyCol = key;
+    if (keyCol == null && spec.data().key() != null
+        && java.util.Arrays.asList(schema.fieldNames()).contains(spec.data().key())) {
+      keyCol = spec.data().key();
+    }
+    return FeatureDecoder.of(schema, cols, null, 0, keyCol, numFeatures);
   }
 
   /** Streams one partition: fills a batch, runs every member, mixes, emits the rows, repeats. */

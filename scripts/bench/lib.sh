@@ -1,0 +1,29 @@
+# Shared by the scoring benchmarks: the runtime classpath (as scripts/deepens builds it) plus spark-runner's test
+# classes (where the bench drivers live), and Spark's Java 17 options. Source it; it defines ROOT, CP, OPENS, bench.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CP_FILE="$ROOT/jobs/target/runtime-classpath.txt"
+if [[ ! -f "$CP_FILE" || ! -f "$ROOT/jobs/target/classes/io/deepens/jobs/Main.class" ]]; then
+  (cd "$ROOT" && mvn -B -q -DskipTests install >&2 \
+    && mvn -B -q -pl jobs dependency:build-classpath -Dmdep.includeScope=compile -Dmdep.outputFile="$CP_FILE" >&2)
+fi
+if [[ ! -f "$ROOT/spark-runner/target/test-classes/io/deepens/spark/bench/ScoringBench.class" ]]; then
+  (cd "$ROOT" && mvn -B -q -o -pl spark-runner test-compile >&2)
+fi
+DEPS="$(tr ':' '\n' < "$CP_FILE" | grep -v '/io/deepens/' | paste -sd: -)"
+CP="$ROOT/spark-runner/target/test-classes:$ROOT/jobs/target/classes:$ROOT/spark-runner/target/classes:$ROOT/ensemble-core/target/classes:$DEPS"
+OPENS=(-XX:+IgnoreUnrecognizedVMOptions
+  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED
+  --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED
+  --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED)
+export SPARK_SCALA_VERSION=2.12
+# bench SUBCOMMAND ARGS...: runs io.deepens.spark.bench.ScoringBench (BENCH_JAVA_OPTS, default -Xmx4g)
+bench() {
+  # shellcheck disable=SC2086
+  java ${BENCH_JAVA_OPTS:--Xmx4g} "${OPENS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" \
+    -cp "$CP" io.deepens.spark.bench.ScoringBench "$@"
+}

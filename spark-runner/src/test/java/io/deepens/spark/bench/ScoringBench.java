@@ -1,0 +1,260 @@
+package io.deepens.spark.bench;
+
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.SpecLoader;
+import io.deepens.core.store.EnsembleStore;
+import io.deepens.spark.SparkSessions;
+import io.deepens.spark.score.EnsembleScorer;
+import io.deepens.spark.score.InvalidPolicy;
+import io.deepens.spark.score.LoadedEnsemble;
+import io.deepens.spark.train.SparkEnsembleTrainer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Drivers for the scoring benchmarks of {@code scripts/bench/} (not tests: they time things). Subcommands:
+ *
+ * <ul>
+ *   <li>{@code table OUT ROWS FEATURES PARTITIONS}: a Parquet table {@code id: bigint, features: array<float>}
+ *       with pseudo-random features k/16 (k = 0..16, drawn from a generator seeded by id), written by Spark.
+ *   <li>{@code store DIR}: a 5-member 784-200-200-200-10 ensemble trained one epoch on 2,048 random rows (speed
+ *       does not depend on the weights' values).
+ *   <li>{@code count PATH}: what a Parquet reader sees at PATH (row count or Spark's error).
+ *   <li>{@code gemm}: ND4J sgemm 2048^3 on one thread; prints {@code gemm_gflops=} (median of 5).
+ *   <li>{@code forward STORE BATCH ROWS RUNS}: the members' forward passes and the mixture alone, no Spark (where
+ *       the time goes); prints {@code forward_rows_per_s=} (median).
+ *   <li>{@code score STORE IN OUT BATCH RUNS}: Parquet in, {@link EnsembleScorer}, Parquet out on
+ *       {@code local[1]}; prints {@code score_rows_per_s=} (median) and every run's figure.
+ * </ul>
+ *
+ * Run with one ND4J/OpenMP thread ({@code OMP_NUM_THREADS=1}); {@code scripts/bench/scoring.sh} does.
+ */
+public final class ScoringBench {
+  private ScoringBench() {}
+
+  public static void main(String[] args) throws Exception {
+    Nd4j.getEnvironment().setMaxThreads(1);
+    Nd4j.getEnvironment().setMaxMasterThreads(1);
+    switch (args[0]) {
+      case "table" -> table(args[1], Long.parseLong(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]));
+      case "store" -> store(args[1]);
+      case "gemm" -> gemm();
+      case "forward" -> forward(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+          Integer.parseInt(args[4]));
+      case "count" -> count(args[1]);
+      case "score" -> score(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+      default -> throw new IllegalArgumentException("unknown subcommand " + args[0]);
+    }
+  }
+
+  private static SparkSession spark(String master) {
+    return SparkSessions.getOrCreate(master, "deepens scoring bench", Map.of("spark.kryo.registrationRequired",
+        "false", "spark.sql.shuffle.partitions", "4"));
+  }
+
+  static void table(String out, long rows, int features, int partitions) {
+    SparkSession spark = spark("local[2]");
+    // values k/16 (k = 0..16) drawn from a generator seeded by the row id: like the digits, compressible like
+    // real images, and the same table on every run. A UDF, because 784 generated expressions outgrow codegen.
+    spark.udf().register("bench_features", (org.apache.spark.sql.api.java.UDF1<Long, float[]>) id -> {
+      SplittableRandom r = new SplittableRandom(id * 0x9E3779B97F4A7C15L);
+      float[] x = new float[features];
+      for (int j = 0; j < features; j++) {
+        x[j] = r.nextInt(17) / 16f;
+      }
+      return x;
+    }, DataTypes.createArrayType(DataTypes.FloatType, false));
+    Dataset<Row> t = spark.range(0, rows, 1, partitions)
+        .select(functions.col("id"), functions.callUDF("bench_features", functions.col("id")).as("features"));
+    long t0 = System.nanoTime();
+    t.write().mode("overwrite").parquet(out);
+    System.out.printf(Locale.ROOT, "wrote %,d rows x %d features to %s in %.1f s%n", rows, features, out,
+        (System.nanoTime() - t0) / 1e9);
+    spark.stop();
+  }
+
+  /** What a reader of {@code path} sees: its row count, or the error Spark gives. */
+  static void count(String path) {
+    SparkSession spark = spark("local[1]");
+    try {
+      System.out.printf(Locale.ROOT, "reader sees %,d rows in %s%n", spark.read().parquet(path).count(), path);
+    } catch (Exception e) {
+      System.out.println("reader sees no table in " + path + ": " + e.getMessage().lines().findFirst().orElse(""));
+    }
+    spark.stop();
+  }
+
+  static void store(String dir) {
+    SparkSession spark = spark("local[2]");
+    String yaml = """
+        name: bench-mlp-784
+        task: classification
+        data:
+          features: features
+          label: label
+          classes: 10
+          key: id
+          validation:
+            fraction: 0.1
+        network:
+          type: mlp
+          hidden: [200, 200, 200]
+          activation: relu
+        training:
+          optimizer: adam
+          learningRate: 0.001
+          batchSize: 128
+          epochs: 1
+        ensemble:
+          members: 5
+          seed: 1
+        resources:
+          threadsPerMember: 1
+        """;
+    EnsembleSpec spec = SpecLoader.parse(yaml, "ScoringBench.store");
+    SplittableRandom r = new SplittableRandom(1);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 2048; i++) {
+      Float[] x = new Float[784];
+      for (int j = 0; j < 784; j++) {
+        x[j] = (float) r.nextDouble();
+      }
+      rows.add(org.apache.spark.sql.RowFactory.create((long) i, x, r.nextInt(10)));
+    }
+    Dataset<Row> train = spark.createDataFrame(rows, new org.apache.spark.sql.types.StructType()
+        .add("id", DataTypes.LongType).add("features", DataTypes.createArrayType(DataTypes.FloatType, false))
+        .add("label", DataTypes.IntegerType));
+    SparkEnsembleTrainer.Result res = new SparkEnsembleTrainer(spark).train(train, null, spec,
+        new SparkEnsembleTrainer.Options(dir, "bench", "random-2048", Map.of()));
+    System.out.println("published " + dir + "#" + res.version() + " with " + res.manifest().usableMembers().size()
+        + " members");
+    spark.stop();
+  }
+
+  static void gemm() {
+    int n = 2048;
+    Nd4j.getRandom().setSeed(1);
+    INDArray a = Nd4j.rand(DataType.FLOAT, n, n);
+    INDArray b = Nd4j.rand(DataType.FLOAT, n, n);
+    INDArray c = Nd4j.create(DataType.FLOAT, n, n);
+    a.mmuli(b, c); // warm-up
+    double[] rates = new double[5];
+    for (int i = 0; i < rates.length; i++) {
+      long t0 = System.nanoTime();
+      a.mmuli(b, c);
+      double s = (System.nanoTime() - t0) / 1e9;
+      rates[i] = 2.0 * n * n * n / s / 1e9;
+    }
+    System.out.printf(Locale.ROOT, "gemm runs GFLOP/s: %s%n", fmt(rates));
+    System.out.printf(Locale.ROOT, "gemm_gflops=%.1f%n", median(rates));
+  }
+
+  static void forward(String storeUri, int batch, int rows, int runs) {
+    SparkSession spark = spark("local[1]");
+    EnsembleScorer scorer = EnsembleScorer.resolve(spark, storeUri, null);
+    LoadedEnsemble ens = scorer.load();
+    int nf = scorer.manifest().numFeatures();
+    int classes = scorer.manifest().outputs();
+    float[] x = new float[batch * nf];
+    SplittableRandom r = new SplittableRandom(2);
+    for (int i = 0; i < x.length; i++) {
+      x[i] = r.nextInt(17) / 16f;
+    }
+    double[] fwd = new double[runs];
+    double[] mix = new double[runs];
+    for (int run = -1; run < runs; run++) {
+      long compute = 0;
+      long mixing = 0;
+      for (int done = 0; done < rows; done += batch) {
+        long t0 = System.nanoTime();
+        float[][] out = scorer.predictMembers(ens, x, batch);
+        long t1 = System.nanoTime();
+        ens.mixture().classify(out, batch, classes);
+        compute += t1 - t0;
+        mixing += System.nanoTime() - t1;
+      }
+      if (run >= 0) {
+        fwd[run] = rows / (compute / 1e9);
+        mix[run] = rows / (mixing / 1e9);
+      }
+    }
+    System.out.printf(Locale.ROOT, "forward runs rows/s: %s; mixture alone rows/s: %s%n", fmt(fwd), fmt(mix));
+    System.out.printf(Locale.ROOT, "forward_rows_per_s=%.0f%nmixture_rows_per_s=%.0f%n", median(fwd), median(mix));
+    spark.stop();
+  }
+
+  static void score(String storeUri, String in, String out, int batch, int runs) throws Exception {
+    SparkSession spark = spark("local[1]");
+    EnsembleScorer scorer = EnsembleScorer.resolve(spark, storeUri, null);
+    long rows = spark.read().parquet(in).count();
+    double[] copy = new double[runs];
+    double[] full = new double[runs];
+    double[] narrow = new double[runs];
+    for (int run = -1; run < runs; run++) { // run -1 warms up (loads members, JIT)
+      // (1) Spark's I/O alone: the same table read and written back unchanged
+      double c = timed(() -> spark.read().parquet(in).write().mode("overwrite").parquet(out + "-copy"));
+      // (2) the score job's path: input columns kept, outputs appended
+      double f = timed(() -> scorer.score(spark, spark.read().parquet(in), null, null, InvalidPolicy.FAIL, batch,
+          null).write().mode("overwrite").parquet(out));
+      // (3) the same, writing only id + outputs (the 784-float input column is not written back)
+      double n = timed(() -> scorer.score(spark, spark.read().parquet(in), null, null, InvalidPolicy.FAIL, batch,
+          null).drop("features").write().mode("overwrite").parquet(out + "-narrow"));
+      System.out.printf(Locale.ROOT, "run %d: %,d rows; copy %.2f s, score %.2f s, score without features %.2f s%n",
+          run, rows, c, f, n);
+      if (run >= 0) {
+        copy[run] = rows / c;
+        full[run] = rows / f;
+        narrow[run] = rows / n;
+      }
+    }
+    FileSystem fs = new Path(out).getFileSystem(new Configuration());
+    if (!fs.exists(new Path(out, "_SUCCESS"))) {
+      throw new IllegalStateException("no _SUCCESS in " + out);
+    }
+    System.out.printf(Locale.ROOT, "copy runs rows/s: %s%nscore runs rows/s: %s%nscore (id + outputs) runs rows/s: %s%n",
+        fmt(copy), fmt(full), fmt(narrow));
+    System.out.printf(Locale.ROOT, "copy_rows_per_s=%.0f%nscore_rows_per_s=%.0f%nscore_narrow_rows_per_s=%.0f%n",
+        median(copy), median(full), median(narrow));
+    spark.stop();
+  }
+
+  private static double timed(Runnable r) {
+    long t0 = System.nanoTime();
+    r.run();
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  static double median(double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  private static String fmt(double[] v) {
+    StringBuilder sb = new StringBuilder();
+    for (double d : v) {
+      sb.append(sb.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.0f", d));
+    }
+    return sb.toString();
+  }
+
+  static EnsembleStore open(String uri) {
+    return EnsembleStore.open(uri, new Configuration());
+  }
+}
