@@ -5,6 +5,7 @@ import io.deepens.core.InvalidInputException;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.commands.EvaluateCommand;
+import io.deepens.jobs.commands.GcCommand;
 import io.deepens.jobs.commands.ImportCommand;
 import io.deepens.jobs.commands.InspectCommand;
 import io.deepens.jobs.commands.ScoreCommand;
@@ -28,7 +29,7 @@ public final class Main {
   public static Map<String, Command> commands() {
     Map<String, Command> m = new LinkedHashMap<>();
     for (Command c : List.of(new TrainCommand(), new ScoreCommand(), new EvaluateCommand(), new InspectCommand(),
-        new ImportCommand())) {
+        new ImportCommand(), new GcCommand())) {
       m.put(c.name(), c);
     }
     return m;
@@ -81,6 +82,11 @@ public final class Main {
    */
   static Failure classify(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof io.deepens.core.store.RunLock.HeldException) {
+        return new Failure(ExitCode.BUSY, c.getMessage());
+      }
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof InvalidInputException) {
         return new Failure(ExitCode.USAGE, c.getMessage());
       }
@@ -131,7 +137,8 @@ public final class Main {
         .append(Main.class.getName()).append(" deepens-jobs-*-all.jar <command> ...)\n\ncommands:\n");
     commands.values().forEach(c -> sb.append(String.format("  %-9s %s%n", c.name(), c.summary())));
     sb.append("\n'deepens <command> --help' shows a command's options.\n");
-    sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, 3 infrastructure failure, 4 nothing to do");
+    sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, 3 infrastructure failure (retry), 4 nothing"
+        + " to do (run id already published), 5 busy (another process holds the run id)");
     return sb.toString();
   }
 }

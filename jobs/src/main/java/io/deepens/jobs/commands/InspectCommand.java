@@ -16,6 +16,8 @@ import org.apache.hadoop.conf.Configuration;
 
 /** {@code inspect}: shows a version's manifest as a table (or JSON), or lists a store's versions. No Spark needed. */
 public final class InspectCommand implements Command {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(InspectCommand.class);
+
   @Override
   public String name() {
     return "inspect";
@@ -59,14 +61,17 @@ public final class InspectCommand implements Command {
             latest.isPresent() && latest.get().equals(v) ? " (LATEST)" : "         ", m.runId(), m.createdAt(),
             m.usableMembers().size());
       }
+      LOG.info("outcome: listed {} versions of {} (LATEST {})", store.versions().size(), store.uri(),
+          latest.orElse("none"));
       return ExitCode.OK;
     }
     Manifest m = store.resolve(ref.version());
     if (a.flag("json")) {
       out.println(EnsembleStore.json().writeValueAsString(m));
-      return ExitCode.OK;
+    } else {
+      print(store, m, out);
     }
-    print(store, m, out);
+    LOG.info("outcome: printed the manifest of {}#{}", store.uri(), m.version());
     return ExitCode.OK;
   }
 
