@@ -70,6 +70,11 @@ public record EnsembleSpec(
   }
 
   /** A copy with another epoch count (e.g. from {@code --epochs}). */
+  /** A copy with other resources (e.g. the thread count Spark actually gave a task, or --gpus-per-member). */
+  public EnsembleSpec withResources(ResourcesSpec resources) {
+    return new EnsembleSpec(name, task, data, network, training, ensemble, resources);
+  }
+
   public EnsembleSpec withEpochs(int epochs) {
     TrainingSpec t = training;
     return new EnsembleSpec(name, task, data, network,

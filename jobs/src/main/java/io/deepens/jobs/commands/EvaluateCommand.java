@@ -104,12 +104,34 @@ public final class EvaluateCommand implements Command {
     provenance.put("runId", e.manifest().runId());
     provenance.put("trainingData", e.manifest().data());
     double temperature = e.manifest().temperature();
+    // Mutual information rarely approaches its bound log K: show the histogram up to its last non-empty bin.
+    int used = Math.max(lastNonEmpty(e.miTest().counts()), hasOod ? lastNonEmpty(e.miOod().counts()) : 0) + 2;
+    used = Math.min(Math.max(used, 6), e.miTest().edges().length);
     return new EvaluationReport(store, e.manifest().version(), e.testRows(), hasOod ? e.oodRows() : null, ens,
         members, e.manifest().weights(), effective(e.manifest().weights()), temperature == 1.0 ? null : temperature,
         rd.binLower(), rd.binUpper(), rd.count(), rd.meanConfidence(), rd.accuracy(),
         e.entropyTest().edges(), e.entropyTest().counts(), hasOod ? e.entropyOod().counts() : null,
-        e.miTest().edges(), e.miTest().counts(), hasOod ? e.miOod().counts() : null,
+        crop(e.miTest().edges(), used), crop(e.miTest().counts(), used - 1),
+        hasOod ? crop(e.miOod().counts(), used - 1) : null,
         hasOod ? curve(e.rocEntropy()) : null, hasOod ? curve(e.rocMi()) : null, provenance);
+  }
+
+  private static int lastNonEmpty(long[] counts) {
+    int last = 0;
+    for (int i = 0; i < counts.length; i++) {
+      if (counts[i] > 0) {
+        last = i;
+      }
+    }
+    return last;
+  }
+
+  private static double[] crop(double[] a, int n) {
+    return java.util.Arrays.copyOf(a, n);
+  }
+
+  private static long[] crop(long[] a, int n) {
+    return java.util.Arrays.copyOf(a, n);
   }
 
   private static double effective(double[] w) {

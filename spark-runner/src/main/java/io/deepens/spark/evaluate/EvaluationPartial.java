@@ -38,8 +38,8 @@ public final class EvaluationPartial implements Serializable {
     }
     entropyTest = new Histogram(0, maxEntropy, 30);
     entropyOod = new Histogram(0, maxEntropy, 30);
-    miTest = new Histogram(0, maxEntropy, 30);
-    miOod = new Histogram(0, maxEntropy, 30);
+    miTest = new Histogram(0, maxEntropy, 120);
+    miOod = new Histogram(0, maxEntropy, 120);
     rocEntropy = new BinnedRoc(0, maxEntropy, bins);
     rocMi = new BinnedRoc(0, maxEntropy, bins);
     exact = new ScoreLists(4 + 2 * members, exactLimit);

@@ -2,6 +2,7 @@ package io.deepens.spark.train;
 
 import io.deepens.core.DeepensException;
 import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.ResourcesSpec;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.core.store.Sha256;
@@ -83,10 +84,8 @@ public final class MemberTask implements Serializable {
     out.threads = tc == null ? 1 : Math.max(1, tc.cpus());
     out.gpuAddresses = gpuAddresses(tc);
     bindDevice(out.gpuAddresses);
-    Nd4j.getEnvironment().setMaxMasterThreads(out.threads);
-    Nd4j.getEnvironment().setMaxThreads(out.threads);
-    Nd4j.getBlasWrapper().lapack(); // make sure the backend is initialised before setting BLAS threads
-    Nd4j.factory().blas().setMaxThreads(out.threads);
+    // Threads follow spark.task.cpus (the member trainer applies them to ND4J, OpenMP and BLAS), in local mode too.
+    spec = spec.withResources(new ResourcesSpec(out.threads, spec.resources().gpusPerMember()));
 
     Path spill = Files.createTempDirectory(localDir(), "deepens-m" + member + "-");
     List<Long> valKeys = new ArrayList<>();
