@@ -59,17 +59,21 @@ public final class Main {
         return ExitCode.OK.code;
       }
     }
+    Outcome.take();
     try {
       Args args = Args.parse(c.name(), argv, 1, c.options(), c.flags());
       ExitCode result = c.run(args);
+      String outcome = Outcome.take();
+      LOG.info("outcome: {} (exit {})", outcome != null ? outcome : c.name() + " finished", result.code);
       return result.code;
     } catch (Throwable t) {
+      Outcome.take();
       Failure f = classify(t);
       if (f.code == ExitCode.INTERNAL || f.code == ExitCode.INFRASTRUCTURE) {
         LOG.error("deepens {} failed", c.name(), t);
       }
       err.println("deepens " + c.name() + ": " + f.message);
-      LOG.info("outcome: {} failed with exit code {}", c.name(), f.code.code);
+      LOG.info("outcome: {} failed: {} (exit {})", c.name(), f.message, f.code.code);
       return f.code.code;
     }
   }

@@ -4,19 +4,16 @@ import io.deepens.core.InvalidInputException;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Retention;
 import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** {@code gc}: removes old versions (and leftovers) from a store by the retention rule of {@link Retention}. */
 public final class GcCommand implements Command {
-  private static final Logger LOG = LoggerFactory.getLogger(GcCommand.class);
-
   @Override
   public String name() {
     return "gc";
@@ -74,11 +71,11 @@ public final class GcCommand implements Command {
       System.out.println((dry ? "would remove " : "removed ") + p);
     }
     if (r.removed().isEmpty() && r.other().isEmpty()) {
-      LOG.info("outcome: nothing to do: {} keeps all {} versions {}", store.uri(), r.kept().size(),
+      Outcome.set("nothing to do: {} keeps all {} versions {}", store.uri(), r.kept().size(),
           r.kept().keySet());
       return ExitCode.NOTHING_TO_DO;
     }
-    LOG.info("outcome: {} {} version(s) {} and {} other path(s) from {}; kept {}", dry ? "would remove" : "removed",
+    Outcome.set("{} {} version(s) {} and {} other path(s) from {}; kept {}", dry ? "would remove" : "removed",
         r.removed().size(), r.removed(), r.other().size(), store.uri(), r.kept().keySet());
     return ExitCode.OK;
   }

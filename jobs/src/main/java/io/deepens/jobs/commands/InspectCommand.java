@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.cli.EnsembleRef;
@@ -16,8 +17,6 @@ import org.apache.hadoop.conf.Configuration;
 
 /** {@code inspect}: shows a version's manifest as a table (or JSON), or lists a store's versions. No Spark needed. */
 public final class InspectCommand implements Command {
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(InspectCommand.class);
-
   @Override
   public String name() {
     return "inspect";
@@ -61,7 +60,7 @@ public final class InspectCommand implements Command {
             latest.isPresent() && latest.get().equals(v) ? " (LATEST)" : "         ", m.runId(), m.createdAt(),
             m.usableMembers().size());
       }
-      LOG.info("outcome: listed {} versions of {} (LATEST {})", store.versions().size(), store.uri(),
+      Outcome.set("listed {} versions of {} (LATEST {})", store.versions().size(), store.uri(),
           latest.orElse("none"));
       return ExitCode.OK;
     }
@@ -71,7 +70,7 @@ public final class InspectCommand implements Command {
     } else {
       print(store, m, out);
     }
-    LOG.info("outcome: printed the manifest of {}#{}", store.uri(), m.version());
+    Outcome.set("printed the manifest of {}#{}", store.uri(), m.version());
     return ExitCode.OK;
   }
 

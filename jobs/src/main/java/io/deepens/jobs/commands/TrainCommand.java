@@ -9,6 +9,7 @@ import io.deepens.core.store.Retention;
 import io.deepens.core.store.RunLock;
 import io.deepens.core.spec.SpecLoader;
 import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.cli.Tables;
@@ -115,7 +116,7 @@ public final class TrainCommand implements Command {
 
   private static ExitCode alreadyPublished(String store, EnsembleStore.PublishedRun p) {
     String where = store + "#" + p.version();
-    LOG.info("outcome: nothing to do: run {} was already published as {}{}", p.runId(), where,
+    Outcome.set("nothing to do: run {} was already published as {}{}", p.runId(), where,
         p.exists() ? "" : " (since removed by retention)");
     System.out.println("nothing to do: run " + p.runId() + " was already published as " + where
         + (p.exists() ? "" : " (since removed by retention)"));
@@ -163,7 +164,7 @@ public final class TrainCommand implements Command {
       retained = "; retention kept " + gc.kept().keySet() + ", removed " + gc.removed();
     }
     Object ens = r.manifest().validation().get("ensemble");
-    LOG.info("outcome: trained {} members, published {} version {} as run {} (validation metrics {}){}",
+    Outcome.set("trained {} members, published {} version {} as run {} (validation metrics {}){}",
         r.manifest().usableMembers().size(), store, r.version(), runId, ens, retained);
     System.out.println("published " + store + "#" + r.version());
     return ExitCode.OK;
