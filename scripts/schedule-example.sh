@@ -37,7 +37,8 @@ CONFIG="${CONFIG:-$ROOT/conf/digits-mlp.yaml}"
 DATA="${DATA:?set DATA to the training table, e.g. hdfs:///lake/digits/train}"
 STORE="${STORE:?set STORE to the ensemble store, e.g. hdfs:///models/digits}"
 KEEP="${KEEP:-7}"                                 # versions kept (plus LATEST and any a scorer resolved in the last hour)
-WARM_START="${WARM_START:-}"                      # LATEST to start from last night's members (same member count)
+WARM_START="${WARM_START:-}"                      # LATEST: start from last night's members (same member count;
+                                                  # an empty store has no LATEST: exit 2, so enable it after night 1)
 RUN_ID="nightly-${RUN_DATE:-$(date -u +%F)}"
 RETRIES="${RETRIES:-2}"                           # extra attempts after exit 3; each resumes from the checkpoints
 RETRY_SLEEP="${RETRY_SLEEP:-300}"

@@ -125,6 +125,40 @@ class RunLockTest {
     RunLock.acquire(store, "nightly-1", "rerun").close();
   }
 
+  @org.junit.jupiter.api.Test
+  void aLockHeldByAnotherJvmExcludesThisOneUntilThatJvmDiesAndItsLockTurnsStale() throws Exception {
+    EnsembleStore store = store(false);
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        RunLockHolder.class.getName(), tmp.resolve("store").toString(), "nightly-1", "1500", "100")
+        .redirectErrorStream(true).start();
+    try {
+      java.io.BufferedReader out = new java.io.BufferedReader(
+          new java.io.InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("ACQUIRED ")) {
+        // skip the child's log lines
+      }
+      assertTrue(line != null, "the holder JVM did not acquire the lock");
+      assertEquals(holder.pid(), Long.parseLong(line.substring("ACQUIRED ".length())));
+      for (int i = 0; i < 3; i++) { // 3 s while it lives: its heartbeats keep the 1.5 s lock fresh
+        RunLock.HeldException e = assertThrows(RunLock.HeldException.class,
+            () -> RunLock.acquire(store, "nightly-1", "this JVM", Duration.ofMillis(1500), Duration.ofMillis(100)));
+        assertTrue(e.getMessage().contains("holder JVM") && e.getMessage().contains("pid " + holder.pid()),
+            e.getMessage());
+        Thread.sleep(1000);
+      }
+    } finally {
+      holder.destroyForcibly().waitFor(); // the holder crashes: no release, the lock file stays
+    }
+    assertTrue(Files.exists(lockFile()));
+    Thread.sleep(1700);
+    try (RunLock mine = RunLock.acquire(store, "nightly-1", "this JVM", Duration.ofMillis(1500),
+        Duration.ofMillis(100))) {
+      assertEquals(ProcessHandle.current().pid(), RunLock.read(store, "nightly-1").orElseThrow().pid());
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(booleans = {false, true})
   void releaseKeepsTheCheckpoints(boolean hadoopApi) throws Exception {

@@ -129,7 +129,7 @@ public final class TrainCommand implements Command {
     provenance.put("runId", runId);
     String warm = null;
     if (a.get("warm-start") != null) {
-      Manifest w = st.resolveAndLease(a.get("warm-start"));
+      Manifest w = st.resolve(a.get("warm-start"));
       String task = spec.task() == Task.CLASSIFICATION ? "classification" : "regression";
       InvalidInputException.check(w.members().size() == spec.ensemble().members(),
           "train: --warm-start %s has %d members but this run trains %d: warm start needs the same member count "
