@@ -108,11 +108,50 @@ class OperationsTest {
 
   @Test
   void rerunningAPublishedRunIdPublishesNothingAndSaysWhereTheResultIs() {
-    EndToEndTest.Run r = main(train(storeA, "nightly-1"));
+    List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    EndToEndTest.Run r = capturingLog(log, () -> main(train(storeA, "nightly-1")));
     assertEquals(ExitCode.NOTHING_TO_DO.code, r.code(), r.err());
     assertTrue(r.out().contains("nothing to do: run nightly-1 was already published as " + storeA + "#v000001"),
         r.out());
     assertEquals(List.of("v000001"), open(storeA).versions());
+    assertTrue(log.stream().anyMatch(l -> l.startsWith("org.apache.spark.SparkContext")), "Spark logged " + log);
+    assertEquals("io.deepens.jobs.Main: outcome: nothing to do: run nightly-1 was already published as " + storeA
+        + "#v000001 (exit 4)", log.get(log.size() - 1), "the outcome is the last log line, after Spark's shutdown");
+  }
+
+  /** Runs {@code body} with every log event (Spark's SparkContext at INFO, as in conf/log4j2.properties) captured. */
+  static <T> T capturingLog(List<String> lines, java.util.function.Supplier<T> body) {
+    org.apache.logging.log4j.core.LoggerContext ctx =
+        (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
+    org.apache.logging.log4j.core.appender.AbstractAppender app =
+        new org.apache.logging.log4j.core.appender.AbstractAppender("ops-test-capture", null, null, true,
+            org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
+          @Override
+          public void append(org.apache.logging.log4j.core.LogEvent e) {
+            lines.add(e.getLoggerName() + ": " + e.getMessage().getFormattedMessage());
+          }
+        };
+    app.start();
+    org.apache.logging.log4j.Level before = org.apache.logging.log4j.LogManager
+        .getLogger("org.apache.spark.SparkContext").getLevel();
+    org.apache.logging.log4j.core.config.Configurator.setLevel("org.apache.spark.SparkContext",
+        org.apache.logging.log4j.Level.INFO);
+    ctx.getConfiguration().getRootLogger().addAppender(app, org.apache.logging.log4j.Level.ALL, null);
+    ctx.getConfiguration().getLoggers().values().forEach(l -> {
+      if (!l.isAdditive()) {
+        l.addAppender(app, org.apache.logging.log4j.Level.ALL, null);
+      }
+    });
+    ctx.updateLoggers();
+    try {
+      return body.get();
+    } finally {
+      ctx.getConfiguration().getRootLogger().removeAppender(app.getName());
+      ctx.getConfiguration().getLoggers().values().forEach(l -> l.removeAppender(app.getName()));
+      org.apache.logging.log4j.core.config.Configurator.setLevel("org.apache.spark.SparkContext", before);
+      ctx.updateLoggers();
+      app.stop();
+    }
   }
 
   @Test
