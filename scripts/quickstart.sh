@@ -16,18 +16,13 @@ if [[ ! -f jobs/target/classes/io/deepens/jobs/Main.class || ! -f jobs/target/ru
     -Dmdep.outputFile="$ROOT/jobs/target/runtime-classpath.txt"
 fi
 
-echo "== import: embedded digits -> $WORK/data"
-$D import optdigits --output "$WORK/data"
-
 RUN="quickstart-$(date -u +%Y%m%d-%H%M%S)"
-echo "== train: conf/digits-mlp.yaml -> $WORK/store (run $RUN)"
-$D train --config conf/digits-mlp.yaml --data "$WORK/data/train" --store "$WORK/store" --run-id "$RUN"
-
-echo "== score: test + OOD rows -> $WORK/scored"
-$D score --ensemble "$WORK/store" --input "$WORK/data/test" --output "$WORK/scored" --mode overwrite
-
-echo "== evaluate: test vs OOD -> $WORK/report"
-$D evaluate --ensemble "$WORK/store" --test "$WORK/data/test" --ood "$WORK/data/ood" --report "$WORK/report"
+echo "== import -> train -> score -> evaluate in one JVM (run $RUN; work folder $WORK)"
+# A lone '+' chains commands in one JVM and one SparkSession; each is the same command as run alone.
+$D import optdigits --output "$WORK/data" \
+  + train --config conf/digits-mlp.yaml --data "$WORK/data/train" --store "$WORK/store" --run-id "$RUN" \
+  + score --ensemble "$WORK/store" --input "$WORK/data/test" --output "$WORK/scored" --mode overwrite \
+  + evaluate --ensemble "$WORK/store" --test "$WORK/data/test" --ood "$WORK/data/ood" --report "$WORK/report"
 
 echo
 echo "ensemble store : $WORK/store  (scripts/deepens inspect --ensemble $WORK/store)"

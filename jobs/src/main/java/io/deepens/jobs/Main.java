@@ -40,8 +40,41 @@ public final class Main {
     System.exit(code);
   }
 
-  /** Runs a command and returns its exit code; never exits the JVM (tests call this). */
+  /**
+   * Runs one command, or several separated by a lone {@code +} in one JVM and one SparkSession (what
+   * {@code scripts/quickstart.sh} does to save start-up time); stops at the first failure and returns its exit
+   * code. Never exits the JVM (tests call this).
+   */
   public static int run(String[] argv, PrintStream out, PrintStream err) {
+    List<String[]> pipeline = new java.util.ArrayList<>();
+    int from = 0;
+    for (int i = 0; i <= argv.length; i++) {
+      if (i == argv.length || argv[i].equals("+")) {
+        pipeline.add(java.util.Arrays.copyOfRange(argv, from, i));
+        from = i + 1;
+      }
+    }
+    List<String> outcomes = new java.util.ArrayList<>();
+    try {
+      int code = ExitCode.OK.code;
+      for (String[] step : pipeline) {
+        code = runOne(step, out, err, outcomes);
+        if (code != ExitCode.OK.code) {
+          break;
+        }
+      }
+      return code;
+    } finally {
+      org.apache.spark.sql.SparkSession.getDefaultSession().foreach(s -> {
+        s.stop();
+        return null;
+      });
+      // after Spark's shutdown logging, so that the last log line is the outcome
+      outcomes.forEach(o -> LOG.info("outcome: {}", o));
+    }
+  }
+
+  private static int runOne(String[] argv, PrintStream out, PrintStream err, List<String> outcomes) {
     Map<String, Command> commands = commands();
     if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h") || argv[0].equals("help")) {
       out.println(help(commands));
@@ -64,7 +97,7 @@ public final class Main {
       Args args = Args.parse(c.name(), argv, 1, c.options(), c.flags());
       ExitCode result = c.run(args);
       String outcome = Outcome.take();
-      LOG.info("outcome: {} (exit {})", outcome != null ? outcome : c.name() + " finished", result.code);
+      outcomes.add((outcome != null ? outcome : c.name() + " finished") + " (exit " + result.code + ")");
       return result.code;
     } catch (Throwable t) {
       Outcome.take();
@@ -73,7 +106,7 @@ public final class Main {
         LOG.error("deepens {} failed", c.name(), t);
       }
       err.println("deepens " + c.name() + ": " + f.message);
-      LOG.info("outcome: {} failed: {} (exit {})", c.name(), f.message, f.code.code);
+      outcomes.add(c.name() + " failed: " + f.message + " (exit " + f.code.code + ")");
       return f.code.code;
     }
   }

@@ -2,6 +2,7 @@ package io.deepens.core.network;
 
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
@@ -21,6 +22,13 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * Gradients are returned per row (not averaged): DL4J divides by the minibatch size itself. A per-row mask (one
  * column, or one per output of which the first is used) zeroes masked rows.
+ *
+ * <p>Target standardisation: the network works in standardised units z = (y − m) / s, where m ({@code targetMean})
+ * and s ({@code targetScale}) are fixed when the network is built (the trainer uses the training targets' mean
+ * and standard deviation) and saved with the loss in the network's configuration JSON. The loss above is computed
+ * on z; in target units the mean is m + s·μ and the variance s²·σ², and the NLL is the z-unit NLL plus log s
+ * ({@link #meanInTargetUnits}, {@link #varianceInTargetUnits}, {@link #nllOffset}). The defaults m = 0, s = 1
+ * leave targets unchanged.
  */
 public final class GaussianNllLoss implements ILossFunction {
   private static final long serialVersionUID = 1L;
@@ -28,7 +36,57 @@ public final class GaussianNllLoss implements ILossFunction {
   public static final double MIN_VARIANCE = 1e-6;
   private static final double HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
+  @org.nd4j.shade.jackson.annotation.JsonProperty("targetMean")
+  private double targetMean;
+  @org.nd4j.shade.jackson.annotation.JsonProperty("targetScale")
+  private double targetScale = 1.0;
+
+  /** Targets used as they are (m = 0, s = 1). */
   public GaussianNllLoss() {}
+
+  /**
+   * Targets standardised with mean {@code targetMean} and scale {@code targetScale} (> 0).
+   */
+  public GaussianNllLoss(double targetMean, double targetScale) {
+    if (!Double.isFinite(targetMean) || !Double.isFinite(targetScale) || targetScale <= 0) {
+      throw new io.deepens.core.InvalidInputException(String.format(java.util.Locale.ROOT,
+          "target standardisation needs a finite mean and a scale > 0, found mean %s and scale %s", targetMean,
+          targetScale));
+    }
+    this.targetMean = targetMean;
+    this.targetScale = targetScale;
+  }
+
+  public double targetMean() {
+    return targetMean;
+  }
+
+  public double targetScale() {
+    return targetScale;
+  }
+
+  /** m + s·μ: a network mean output in target units. */
+  public double meanInTargetUnits(double mu) {
+    return targetMean + targetScale * mu;
+  }
+
+  /** s²·(softplus(raw) + 1e-6): a network raw output as a variance in target units. */
+  public double varianceInTargetUnits(double raw) {
+    return targetScale * targetScale * variance(raw);
+  }
+
+  /** log s: add to an NLL in standardised units to get the NLL in target units. */
+  public double nllOffset() {
+    return Math.log(targetScale);
+  }
+
+  private INDArray standardisedTargets(INDArray labels, DataType type) {
+    INDArray y = labels.getColumn(0, true).castTo(type);
+    if (targetMean == 0 && targetScale == 1) {
+      return y;
+    }
+    return y.sub(targetMean).divi(targetScale);
+  }
 
   /** σ² = softplus(raw) + 1e-6 for a raw output value. */
   public static double variance(double raw) {
@@ -60,7 +118,7 @@ public final class GaussianNllLoss implements ILossFunction {
     INDArray out = activationFn.getActivation(preOutput.dup(), true);
     INDArray mu = out.getColumn(0, true);
     INDArray var = softplusVariance(out.getColumn(1, true));
-    INDArray y = labels.getColumn(0, true).castTo(out.dataType());
+    INDArray y = standardisedTargets(labels, out.dataType());
     INDArray d = y.sub(mu);
     INDArray score = d.muli(d).divi(var.mul(2.0)).addi(Transforms.log(var, true).muli(0.5)).addi(HALF_LOG_2PI);
     INDArray m = rowMask(mask);
@@ -84,7 +142,7 @@ public final class GaussianNllLoss implements ILossFunction {
     INDArray mu = out.getColumn(0, true);
     INDArray raw = out.getColumn(1, true);
     INDArray var = softplusVariance(raw);
-    INDArray y = labels.getColumn(0, true).castTo(out.dataType());
+    INDArray y = standardisedTargets(labels, out.dataType());
     INDArray d = y.sub(mu);
     INDArray dMu = d.div(var).negi();
     INDArray d2 = d.mul(d);
@@ -121,16 +179,18 @@ public final class GaussianNllLoss implements ILossFunction {
 
   @Override
   public String toString() {
-    return "GaussianNllLoss()";
+    return "GaussianNllLoss(targetMean=" + targetMean + ", targetScale=" + targetScale + ")";
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof GaussianNllLoss;
+    return o instanceof GaussianNllLoss g
+        && Double.compare(targetMean, g.targetMean) == 0
+        && Double.compare(targetScale, g.targetScale) == 0;
   }
 
   @Override
   public int hashCode() {
-    return GaussianNllLoss.class.hashCode();
+    return java.util.Objects.hash(targetMean, targetScale);
   }
 }

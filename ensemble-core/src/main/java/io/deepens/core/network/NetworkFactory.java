@@ -56,19 +56,29 @@ import org.nd4j.linalg.schedule.StepSchedule;
  * </ul>
  *
  * Heads: classification is softmax + multi-class cross-entropy; regression is 2 identity outputs (mean, raw
- * variance) trained with {@link GaussianNllLoss}. The learning rate follows {@code training.schedule} by epoch
+ * variance) trained with {@link GaussianNllLoss} on standardised targets. The learning rate follows {@code training.schedule} by epoch
  * (DL4J {@link ISchedule} of type EPOCH: the trainer sets the network's epoch count) and
  * {@code training.weightDecay} is DL4J's {@code WeightDecay} on weights (not biases), scaled by the learning rate.
  */
 public final class NetworkFactory {
   private NetworkFactory() {}
 
-  /** Builds and initialises the network of one member. */
+  /** Builds and initialises the network of one member; regression targets are used unstandardised. */
   public static MultiLayerNetwork build(EnsembleSpec spec, int numFeatures, long initSeed) {
+    return build(spec, numFeatures, initSeed, 0.0, 1.0);
+  }
+
+  /**
+   * Builds and initialises the network of one member. For a regression preset, the Gaussian head works on targets
+   * standardised with {@code targetMean} and {@code targetScale} (see {@link GaussianNllLoss}); classification and
+   * dl4j-json networks ignore them.
+   */
+  public static MultiLayerNetwork build(
+      EnsembleSpec spec, int numFeatures, long initSeed, double targetMean, double targetScale) {
     InvalidInputException.check(numFeatures >= 1, "numFeatures must be >= 1, found %d", numFeatures);
     MultiLayerConfiguration conf = switch (spec.network().type()) {
-      case MLP -> preset(spec, numFeatures, initSeed, false);
-      case CNN -> preset(spec, numFeatures, initSeed, true);
+      case MLP -> preset(spec, numFeatures, initSeed, false, new GaussianNllLoss(targetMean, targetScale));
+      case CNN -> preset(spec, numFeatures, initSeed, true, new GaussianNllLoss(targetMean, targetScale));
       case DL4J_JSON -> userConfiguration(spec, numFeatures, initSeed);
     };
     MultiLayerNetwork net = new MultiLayerNetwork(conf);
@@ -121,7 +131,8 @@ public final class NetworkFactory {
     };
   }
 
-  private static MultiLayerConfiguration preset(EnsembleSpec spec, int numFeatures, long seed, boolean cnn) {
+  private static MultiLayerConfiguration preset(
+      EnsembleSpec spec, int numFeatures, long seed, boolean cnn, GaussianNllLoss gaussian) {
     NetworkSpec n = spec.network();
     TrainingSpec t = spec.training();
     Activation act = activation(n.activation());
@@ -189,7 +200,7 @@ public final class NetworkFactory {
     }
     OutputLayer.Builder ob = spec.task() == Task.CLASSIFICATION
         ? new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).activation(Activation.SOFTMAX)
-        : new OutputLayer.Builder(new GaussianNllLoss()).activation(Activation.IDENTITY);
+        : new OutputLayer.Builder(gaussian).activation(Activation.IDENTITY);
     ob.nOut(spec.outputs()).weightInit(WeightInit.XAVIER);
     if (layer > 0 && n.dropout() > 0) {
       ob.dropOut(new Dropout(1 - n.dropout()));
@@ -245,8 +256,13 @@ public final class NetworkFactory {
 
   /** True when the network's output layer is a heteroscedastic Gaussian head (regression). */
   public static boolean isGaussian(MultiLayerNetwork net) {
+    return gaussianLoss(net) != null;
+  }
+
+  /** The Gaussian loss of a regression network's output layer (with its target standardisation), else null. */
+  public static GaussianNllLoss gaussianLoss(MultiLayerNetwork net) {
     org.deeplearning4j.nn.conf.layers.Layer last = net.getLayerWiseConfigurations()
         .getConf(net.getnLayers() - 1).getLayer();
-    return last instanceof BaseOutputLayer o && o.getLossFn() instanceof GaussianNllLoss;
+    return last instanceof BaseOutputLayer o && o.getLossFn() instanceof GaussianNllLoss g ? g : null;
   }
 }

@@ -99,6 +99,20 @@ public final class Seeds {
     return mix64(h ^ mix64(lb + 3 * GAMMA));
   }
 
+  /**
+   * The deterministic validation split: a row is held out when u < fraction, with u uniform in [0, 1) from
+   * {@code mix64(derive(ensembleSeed, 0, VALIDATION_SPLIT, 0) ^ mix64(rowKey + 6γ))}. One split per ensemble (it
+   * does not depend on the member), the same wherever and in whatever order the row is seen.
+   *
+   * @param fraction share of rows to hold out, in [0, 1]
+   */
+  public static boolean isValidationRow(long ensembleSeed, long rowKey, double fraction) {
+    InvalidInputException.check(
+        fraction >= 0 && fraction <= 1, "validation fraction must be in [0, 1], found %s", fraction);
+    long splitSeed = derive(ensembleSeed, 0, SeedPurpose.VALIDATION_SPLIT, 0);
+    return toUnitInterval(mix64(splitSeed ^ mix64(rowKey + 6 * GAMMA))) < fraction;
+  }
+
   /** A double uniform in [0, 1) from the top 53 bits of a 64-bit hash. */
   public static double toUnitInterval(long hash) {
     return (hash >>> 11) * 0x1.0p-53;

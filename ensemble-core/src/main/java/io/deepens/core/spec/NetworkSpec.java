@@ -41,7 +41,8 @@ public record NetworkSpec(
         activation != null && ACTIVATIONS.contains(activation),
         "network.activation must be one of %s, found %s", new java.util.TreeSet<>(ACTIVATIONS), activation);
     InvalidInputException.check(
-        Double.isFinite(dropout) && dropout >= 0 && dropout < 1, "network.dropout must be in [0, 1), found %s", dropout);
+        Double.isFinite(dropout) && dropout >= 0 && dropout < 1,
+        "network.dropout must be in [0, 1), found %s", dropout);
     conv = conv == null ? List.of() : List.copyOf(conv);
     InvalidInputException.check(
         type == NetworkType.CNN || conv.isEmpty(), "network.conv applies only to type cnn, found type %s", type.key());
@@ -49,7 +50,8 @@ public record NetworkSpec(
         type != NetworkType.CNN || !conv.isEmpty(), "network.conv must list at least one block for type cnn");
     if (type == NetworkType.DL4J_JSON) {
       InvalidInputException.check(
-          config != null && !config.isBlank(), "network.config (or network.configPath) must be given for type dl4j-json");
+          config != null && !config.isBlank(),
+          "network.config (or network.configPath) must be given for type dl4j-json");
     } else {
       InvalidInputException.check(
           config == null, "network.config applies only to type dl4j-json, found type %s", type.key());

@@ -116,7 +116,7 @@ public final class SpecLoader {
     double fraction = v.dbl("fraction", table == null ? 0.1 : 0.0, false);
     List<Integer> inputShape = d.has("inputShape") ? d.intList("inputShape") : null;
     DataSpec data =
-        d.build(() -> new DataSpec(features, label, classes, key, new ValidationSpec(fraction, table), inputShape));
+        new DataSpec(features, label, classes, key, new ValidationSpec(fraction, table), inputShape);
 
     Obj n = root.obj("network", "type", "hidden", "activation", "dropout", "batchNorm", "conv", "config", "configPath");
     NetworkType type = n.choice("type", NetworkType.class, null, true);
@@ -136,7 +136,7 @@ public final class SpecLoader {
         int kernel = c.integer("kernel", 0, true);
         int stride = c.integer("stride", 1, false);
         int pool = c.integer("pool", 0, false);
-        conv.add(c.build(() -> new ConvLayerSpec(filters, kernel, stride, pool)));
+        conv.add(new ConvLayerSpec(filters, kernel, stride, pool));
       }
     }
     String config = n.string("config", null, false);
@@ -152,8 +152,7 @@ public final class SpecLoader {
             e);
       }
     }
-    String cfg = config;
-    NetworkSpec network = n.build(() -> new NetworkSpec(type, hidden, activation, dropout, batchNorm, conv, cfg));
+    NetworkSpec network = new NetworkSpec(type, hidden, activation, dropout, batchNorm, conv, config);
 
     Obj t = root.obj("training", "optimizer", "learningRate", "schedule", "weightDecay", "batchSize", "epochs",
         "earlyStopping");
@@ -165,8 +164,8 @@ public final class SpecLoader {
     int epochs = t.integer("epochs", 10, false);
     Obj es = t.obj("earlyStopping", "patience");
     int patience = es.integer("patience", 0, false);
-    TrainingSpec training = t.build(
-        () -> new TrainingSpec(optimizer, learningRate, schedule, weightDecay, batchSize, epochs, patience));
+    TrainingSpec training =
+        new TrainingSpec(optimizer, learningRate, schedule, weightDecay, batchSize, epochs, patience);
 
     Obj e = root.obj("ensemble", "members", "seed", "bootstrap", "weighting", "temperature", "mcDropoutSamples");
     int members = e.integer("members", 5, false);
@@ -176,12 +175,12 @@ public final class SpecLoader {
     boolean temperature = e.bool("temperature", false);
     int mc = e.integer("mcDropoutSamples", 0, false);
     EnsembleSection ensemble =
-        e.build(() -> new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc));
+        new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc);
 
     Obj r = root.obj("resources", "threadsPerMember", "gpusPerMember");
     int threads = r.integer("threadsPerMember", 1, false);
     double gpus = r.dbl("gpusPerMember", 0.0, false);
-    ResourcesSpec resources = r.build(() -> new ResourcesSpec(threads, gpus));
+    ResourcesSpec resources = new ResourcesSpec(threads, gpus);
 
     return new EnsembleSpec(name, task, data, network, training, ensemble, resources);
   }
@@ -201,7 +200,7 @@ public final class SpecLoader {
     double decay = s.dbl("decay", type == ScheduleSpec.Type.STEP ? 0.1 : 1.0, type == ScheduleSpec.Type.EXPONENTIAL);
     int every = s.integer("every", 0, type == ScheduleSpec.Type.STEP);
     double min = s.dbl("minLearningRate", 0.0, false);
-    return s.build(() -> new ScheduleSpec(type, decay, every, min));
+    return new ScheduleSpec(type, decay, every, min);
   }
 
   /** A JSON object at a key path, with its allowed keys. */
@@ -384,11 +383,6 @@ public final class SpecLoader {
         out.add(v.get(i).textValue());
       }
       return out;
-    }
-
-    /** Runs a record constructor; its messages already carry the key path. */
-    <T> T build(java.util.function.Supplier<T> constructor) {
-      return constructor.get();
     }
   }
 

@@ -18,10 +18,13 @@ import java.util.List;
  * counters) is a DL4J ModelSerializer zip; the best parameters are raw float32 values (little-endian).
  *
  * <p>Byte format ({@link #toBytes()}), all integers big-endian: magic {@code "DPCK"}, int version (1), int member,
- * int epochsCompleted, int bestEpoch, long bits of bestMetric, int epochsWithoutImprovement, boolean stopped, then
+ * the spec's SHA-256 (Java modified UTF-8), int epochsCompleted, int bestEpoch, long bits of bestMetric,
+ * int epochsWithoutImprovement, boolean stopped, then
  * three length-prefixed blocks (int length, −1 for absent): history JSON (UTF-8), model zip, best parameters.
  *
  * @param member member index
+ * @param specSha256 {@link io.deepens.core.spec.EnsembleSpec#sha256()} of the spec being trained: a checkpoint is
+ *     only resumed under the same spec
  * @param epochsCompleted epochs finished, k: training resumes at epoch k
  * @param bestEpoch epoch with the lowest monitored metric so far, −1 before the first
  * @param bestMetric that metric (validation NLL, or training loss without validation rows); +∞ before the first
@@ -33,6 +36,7 @@ import java.util.List;
  */
 public record MemberCheckpoint(
     int member,
+    String specSha256,
     int epochsCompleted,
     int bestEpoch,
     double bestMetric,
@@ -46,6 +50,7 @@ public record MemberCheckpoint(
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public MemberCheckpoint {
+    InvalidInputException.check(specSha256 != null, "a checkpoint needs the spec's SHA-256");
     InvalidInputException.check(epochsCompleted >= 0, "epochsCompleted must be >= 0, found %d", epochsCompleted);
     InvalidInputException.check(model != null && model.length > 0, "a checkpoint needs the model bytes");
     history = List.copyOf(history);
@@ -62,6 +67,7 @@ public record MemberCheckpoint(
       out.writeInt(MAGIC);
       out.writeInt(VERSION);
       out.writeInt(member);
+      out.writeUTF(specSha256);
       out.writeInt(epochsCompleted);
       out.writeInt(bestEpoch);
       out.writeLong(Double.doubleToRawLongBits(bestMetric));
@@ -90,6 +96,7 @@ public record MemberCheckpoint(
             + VERSION + ")");
       }
       int member = in.readInt();
+      String specSha256 = in.readUTF();
       int epochs = in.readInt();
       int bestEpoch = in.readInt();
       double bestMetric = Double.longBitsToDouble(in.readLong());
@@ -100,7 +107,8 @@ public record MemberCheckpoint(
           new String(historyJson, StandardCharsets.UTF_8), new TypeReference<List<EpochMetrics>>() {});
       byte[] model = readBlock(in);
       byte[] best = readBlock(in);
-      return new MemberCheckpoint(member, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best);
+      return new MemberCheckpoint(
+          member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best);
     } catch (IOException e) {
       throw new DeepensException("cannot decode a member checkpoint: " + e.getMessage(), e);
     }

@@ -120,7 +120,8 @@ public final class MemberModels {
 
   /**
    * Runs the network in inference mode on {@code rows} rows given row-major. Returns rows × outputs row-major:
-   * class probabilities, or for regression (mean, variance) pairs with variance = softplus(raw) + 1e-6.
+   * class probabilities, or for regression (mean, variance) pairs in target units: mean = m + s·μ and
+   * variance = s²·(softplus(raw) + 1e-6), with the network's target standardisation m, s ({@link GaussianNllLoss}).
    */
   public static float[] predict(MultiLayerNetwork network, float[] rowMajorFeatures, int rows, int numFeatures) {
     INDArray x = features(rowMajorFeatures, rows, numFeatures);
@@ -139,9 +140,11 @@ public final class MemberModels {
 
   static float[] toOutputs(MultiLayerNetwork network, INDArray out) {
     float[] r = out.castTo(DataType.FLOAT).dup('c').data().asFloat();
-    if (NetworkFactory.isGaussian(network)) {
-      for (int i = 1; i < r.length; i += 2) {
-        r[i] = (float) GaussianNllLoss.variance(r[i]);
+    GaussianNllLoss g = NetworkFactory.gaussianLoss(network);
+    if (g != null) {
+      for (int i = 0; i + 1 < r.length; i += 2) {
+        r[i] = (float) g.meanInTargetUnits(r[i]);
+        r[i + 1] = (float) g.varianceInTargetUnits(r[i + 1]);
       }
     }
     return r;

@@ -12,7 +12,8 @@ import java.util.Map;
  *     seeds (later epochs derive theirs from (ensemble seed, member, purpose, epoch))
  * @param epochsRun epochs trained, including those before a resume
  * @param resumedFromEpoch the epoch this run started at (0 without a checkpoint)
- * @param bestEpoch epoch whose parameters the network holds when early stopping is on; −1 when off or diverged
+ * @param bestEpoch epoch with the lowest validation NLL (training loss without validation rows); with early
+ *     stopping on, the network holds this epoch's parameters; −1 if no epoch finished
  * @param epochs per-epoch metrics and timings
  * @param trainRows training rows (bootstrap duplicates included)
  * @param validationRows validation rows (0 without validation)
@@ -34,7 +35,7 @@ public record MemberReport(
     String message,
     Provenance provenance) {
   public MemberReport {
-    seeds = Map.copyOf(seeds);
+    seeds = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(seeds));
     epochs = List.copyOf(epochs);
   }
 }

@@ -43,8 +43,12 @@ import org.slf4j.LoggerFactory;
  * <p>Every epoch: training loss (mean minibatch loss), validation NLL and accuracy (classification) or RMSE and
  * Gaussian NLL (regression), a checkpoint, then the listener. Early stopping (patience > 0) monitors validation NLL
  * (the training loss when there are no validation rows); when on, the network returned holds the best epoch's
- * parameters. A NaN or infinite minibatch loss, validation NLL or parameter ends the member as
- * {@link MemberStatus#DIVERGED}, with no network.
+ * parameters. A NaN or infinite minibatch loss, validation NLL or parameter, or a trainable weight above
+ * {@link #MAX_ABS_WEIGHT} at an epoch's end, ends the member as {@link MemberStatus#DIVERGED}, with no network.
+ *
+ * <p>Regression members learn on standardised targets (y − m) / s with m, s the mean and standard deviation of
+ * their training targets, kept in the network's {@link GaussianNllLoss}; every reported number (losses, RMSE,
+ * predictions) is in target units.
  *
  * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
  * thread pool is assumed, as with one Spark task per executor core).
@@ -53,6 +57,13 @@ public final class MemberTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(MemberTrainer.class);
   /** Rows per forward pass when evaluating validation rows. */
   static final int EVAL_BATCH = 1024;
+  /**
+   * A trainable weight above this magnitude marks the member DIVERGED. Softmax cross-entropy clips probabilities,
+   * so exploding updates need not produce a NaN loss: SGD at learning rate 1e6 on digits drives weights to 1e20
+   * while the loss stays near 20 nats and accuracy at chance. Networks fed standardised features keep their
+   * weights orders of magnitude below 1e6.
+   */
+  static final double MAX_ABS_WEIGHT = 1e6;
   /** Probabilities below this are clipped when computing the validation NLL. */
   static final double MIN_PROBABILITY = 1e-12;
 
@@ -123,6 +134,29 @@ public final class MemberTrainer {
     return m;
   }
 
+  /**
+   * The mean and standard deviation (population, in double precision, in row order) of the training targets; a
+   * constant target gets scale 1. A regression member learns on (y − mean) / sd.
+   */
+  static double[] targetScaling(TrainingSet train) {
+    int n = train.numRows();
+    double mean = 0;
+    for (int i = 0; i < n; i++) {
+      mean += train.label(i);
+    }
+    mean /= n;
+    double ss = 0;
+    for (int i = 0; i < n; i++) {
+      double d = train.label(i) - mean;
+      ss += d * d;
+    }
+    double sd = Math.sqrt(ss / n);
+    if (!Double.isFinite(mean) || !Double.isFinite(sd)) {
+      throw new InvalidInputException("member training targets must be finite numbers; their mean is " + mean);
+    }
+    return new double[] {mean, sd > 0 ? sd : 1.0};
+  }
+
   /** A Fisher–Yates permutation of 0..perm.length−1 from {@code seed} (the array is overwritten). */
   static void permutation(int[] perm, long seed) {
     for (int i = 0; i < perm.length; i++) {
@@ -147,6 +181,7 @@ public final class MemberTrainer {
     private final Checkpointer checkpointer;
     private final EpochListener listener;
     private final long seed;
+    private final String specSha256;
     private final boolean classification;
     private final int classes;
     private final int numFeatures;
@@ -160,6 +195,7 @@ public final class MemberTrainer {
     private INDArray bestParams;
     private final List<EpochMetrics> history = new ArrayList<>();
     private String divergence;
+    private GaussianNllLoss gaussian;
 
     // per-iteration buffers, reused
     private Batch full;
@@ -175,6 +211,7 @@ public final class MemberTrainer {
       this.checkpointer = checkpointer;
       this.listener = listener;
       this.seed = spec.ensemble().seed();
+      this.specSha256 = spec.sha256();
       this.classification = spec.task() == Task.CLASSIFICATION;
       this.classes = spec.data().classes();
       this.numFeatures = train.numFeatures();
@@ -210,6 +247,14 @@ public final class MemberTrainer {
         if (divergence == null && !finite(net.params())) {
           divergence = "parameters became NaN or infinite at epoch " + epoch;
         }
+        if (divergence == null) {
+          double w = maxAbsWeight(net);
+          if (w > MAX_ABS_WEIGHT) {
+            divergence = String.format(java.util.Locale.ROOT,
+                "a weight reached |w| = %.3g > %.0g at epoch %d (learning rate %s): the updates exploded", w,
+                MAX_ABS_WEIGHT, epoch, t.learningRateAt(epoch));
+          }
+        }
         Evaluation ev = divergence == null ? evaluate() : null;
         if (ev != null && !Double.isFinite(ev.nll)) {
           divergence = "validation NLL became " + ev.nll + " at epoch " + epoch;
@@ -218,7 +263,8 @@ public final class MemberTrainer {
           LOG.warn("member {} diverged: {}", member, divergence);
           break;
         }
-        double trainLoss = lossSum / n;
+        // Regression: DL4J's score is the NLL of standardised targets; log s converts it to target units.
+        double trainLoss = lossSum / n + (gaussian == null ? 0 : gaussian.nllOffset());
         double monitored = ev == null ? trainLoss : ev.nll;
         if (monitored < bestMetric) {
           bestMetric = monitored;
@@ -242,7 +288,8 @@ public final class MemberTrainer {
             spec.network().type() == NetworkType.DL4J_JSON ? null : t.learningRateAt(epoch),
             (System.nanoTime() - t0) / 1_000_000);
         history.add(metrics);
-        checkpointer.save(member, new MemberCheckpoint(member, epoch + 1, bestEpoch, bestMetric, counter, stopped,
+        checkpointer.save(member, new MemberCheckpoint(
+            member, specSha256, epoch + 1, bestEpoch, bestMetric, counter, stopped,
             history, MemberModels.toBytes(net), bestParams == null ? null : MemberModels.paramBytes(bestParams)));
         listener.onEpoch(member, metrics);
       }
@@ -252,7 +299,10 @@ public final class MemberTrainer {
     private void restoreOrBuild() {
       Optional<MemberCheckpoint> cp = checkpointer.latest(member);
       if (cp.isEmpty()) {
-        net = NetworkFactory.build(spec, numFeatures, Seeds.derive(seed, member, SeedPurpose.INIT, 0));
+        double[] scaling = classification ? new double[] {0, 1} : targetScaling(train);
+        net = NetworkFactory.build(
+            spec, numFeatures, Seeds.derive(seed, member, SeedPurpose.INIT, 0), scaling[0], scaling[1]);
+        gaussian = NetworkFactory.gaussianLoss(net);
         return;
       }
       MemberCheckpoint c = cp.get();
@@ -260,11 +310,16 @@ public final class MemberTrainer {
         throw new DeepensException("the checkpointer returned member " + c.member() + "'s checkpoint for member "
             + member);
       }
+      if (!c.specSha256().equals(specSha256)) {
+        throw new DeepensException("member " + member + "'s checkpoint was written for spec " + c.specSha256()
+            + " but this run trains spec " + specSha256 + "; use a new run id or remove the checkpoint");
+      }
       if (c.epochsCompleted() > t.epochs()) {
         throw new DeepensException("member " + member + "'s checkpoint is after epoch " + c.epochsCompleted()
             + " but the spec trains " + t.epochs() + " epochs");
       }
       net = MemberModels.fromBytes(c.model());
+      gaussian = NetworkFactory.gaussianLoss(net);
       start = c.epochsCompleted();
       bestEpoch = c.bestEpoch();
       bestMetric = c.bestMetric();
@@ -301,8 +356,21 @@ public final class MemberTrainer {
           validation == null ? 0 : validation.numRows(),
           sha,
           divergence,
-          Provenance.current(spec.sha256()));
+          Provenance.current(specSha256));
       return new MemberResult(out, report);
+    }
+
+    /** The largest |w| over trainable parameters (batch-norm running statistics excluded: they follow the data). */
+    private static double maxAbsWeight(MultiLayerNetwork net) {
+      double max = 0;
+      for (Map.Entry<String, INDArray> e : net.paramTable().entrySet()) {
+        String k = e.getKey();
+        if (k.endsWith("_mean") || k.endsWith("_var") || k.endsWith("_log10stdev")) {
+          continue;
+        }
+        max = Math.max(max, e.getValue().amaxNumber().doubleValue());
+      }
+      return max;
     }
 
     private static boolean finite(INDArray a) {
@@ -332,6 +400,7 @@ public final class MemberTrainer {
         for (int i = 0; i < m; i++) {
           validation.copyFeatures(r0 + i, buf, i * numFeatures);
         }
+        Nd4j.getAffinityManager().tagLocation(in, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
         float[] o = net.output(in, false).castTo(DataType.FLOAT).dup('c').data().asFloat();
         int k = spec.outputs();
         for (int i = 0; i < m; i++) {
@@ -349,8 +418,8 @@ public final class MemberTrainer {
               correct++;
             }
           } else {
-            double mu = o[i * 2];
-            double var = GaussianNllLoss.variance(o[i * 2 + 1]);
+            double mu = gaussian.meanInTargetUnits(o[i * 2]);
+            double var = gaussian.varianceInTargetUnits(o[i * 2 + 1]);
             se += (y - mu) * (y - mu);
             nll += GaussianNllLoss.nll(y, mu, var);
           }
@@ -404,6 +473,8 @@ public final class MemberTrainer {
           }
         }
         labels.data().setData(labelStage);
+        // The features were written through the host buffer: on a GPU backend, mark the host copy as current.
+        Nd4j.getAffinityManager().tagLocation(features, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
       }
     }
   }

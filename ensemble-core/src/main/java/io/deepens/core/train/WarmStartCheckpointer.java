@@ -19,7 +19,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * (the spec's layers, updater and learning-rate schedule, fresh updater state) with the parameters of the previous
  * version's member copied in. Training then runs all of the spec's epochs from those parameters with the usual
  * per-epoch seeds, so a warm-started run is as deterministic and as resumable as a cold one. Once the member has
- * saved a real checkpoint, that one wins (a retried task resumes from it).
+ * saved a real checkpoint, that one wins (a retried task resumes from it). The checkpointer must be given the same
+ * spec the trainer trains (the checkpoint carries its SHA-256).
  *
  * <p>A previous member whose parameter shapes differ from the spec's network fails with a message naming both (the
  * architecture or the feature count changed: train without warm start). A member with no previous network (it
@@ -68,7 +69,7 @@ public final class WarmStartCheckpointer implements Checkpointer {
             + "architecture or the input width changed: train without --warm-start", source, member, shapes(have),
         shapes(want), numFeatures);
     net.setParams(prev.params().castTo(net.params().dataType()));
-    return Optional.of(new MemberCheckpoint(member, 0, -1, Double.POSITIVE_INFINITY, 0, false, List.of(),
+    return Optional.of(new MemberCheckpoint(member, spec.sha256(), 0, -1, Double.POSITIVE_INFINITY, 0, false, List.of(),
         MemberModels.toBytes(net), null));
   }
 

@@ -12,7 +12,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 
 class GaussianNllLossTest {
-  private final ILossFunction loss = new GaussianNllLoss();
+  private ILossFunction loss = new GaussianNllLoss();
 
   @Test
   void scoreMatchesTheHandComputedNll() {
@@ -80,5 +80,24 @@ class GaussianNllLossTest {
     assertEquals(sum / 3, loss.computeScore(y, pre, new ActivationIdentity(), null, true), 1e-12);
     assertEquals(sum, loss.computeScoreArray(y, pre, new ActivationIdentity(), null).sumNumber().doubleValue(),
         1e-12);
+  }
+
+  @Test
+  void standardisedTargetsGiveTheSameGradientCheckAndUnitConversions() {
+    loss = new GaussianNllLoss(1.5, 2.0);
+    checkGradient(new ActivationIdentity(), null);
+    // y = 5.5 is z = 2 in standardised units; the score is computed on z.
+    INDArray pre = Nd4j.createFromArray(new double[][] {{0.5, 0.0}});
+    INDArray y = Nd4j.createFromArray(new double[][] {{5.5}});
+    double var = GaussianNllLoss.variance(0.0);
+    assertEquals(GaussianNllLoss.nll(2.0, 0.5, var), loss.computeScore(y, pre, new ActivationIdentity(), null,
+        false), 1e-12);
+    GaussianNllLoss g = (GaussianNllLoss) loss;
+    assertEquals(2.5, g.meanInTargetUnits(0.5), 1e-15);
+    assertEquals(4 * var, g.varianceInTargetUnits(0.0), 1e-15);
+    // NLL in target units = NLL of z + log s: the density of y = m + s z is N(z) / s.
+    assertEquals(GaussianNllLoss.nll(5.5, 2.5, 4 * var), GaussianNllLoss.nll(2.0, 0.5, var) + g.nllOffset(), 1e-12);
+    org.junit.jupiter.api.Assertions.assertThrows(io.deepens.core.InvalidInputException.class,
+        () -> new GaussianNllLoss(0, 0));
   }
 }

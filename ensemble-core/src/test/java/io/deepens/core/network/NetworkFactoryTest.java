@@ -68,12 +68,15 @@ class NetworkFactoryTest {
   void regressionHeadUsesTheGaussianLossAndSurvivesJson() {
     EnsembleSpec s = SpecLoader.parse(yaml("regression", "  type: mlp\n  hidden: [8]\n",
         "  epochs: 4\n  schedule: {type: cosine, minLearningRate: 0.0001}\n  weightDecay: 0.001\n"), "t");
-    MultiLayerNetwork net = NetworkFactory.build(s, 16, 1);
+    MultiLayerNetwork net = NetworkFactory.build(s, 16, 1, 5.0, 2.0);
     assertTrue(NetworkFactory.isGaussian(net));
     assertEquals(2, net.output(Nd4j.rand(DataType.FLOAT, 3, 16)).size(1));
     String json = net.getLayerWiseConfigurations().toJson();
     MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(json);
     assertEquals(net.getLayerWiseConfigurations(), back);
+    GaussianNllLoss g = NetworkFactory.gaussianLoss(new MultiLayerNetwork(back));
+    assertEquals(5.0, g.targetMean(), 0.0);
+    assertEquals(2.0, g.targetScale(), 0.0);
   }
 
   @Test

@@ -89,4 +89,19 @@ class SeedsTest {
     assertTrue(Seeds.toUnitInterval(-1L) < 1.0);
     assertEquals(0.5, Seeds.toUnitInterval(Long.MIN_VALUE), 0.0);
   }
+
+  @Test
+  void validationSplitHoldsOutTheRequestedShareDeterministically() {
+    int n = 100_000;
+    int held = 0;
+    for (long k = 0; k < n; k++) {
+      boolean v = Seeds.isValidationRow(20261127L, Seeds.rowKey(k), 0.15);
+      assertEquals(v, Seeds.isValidationRow(20261127L, Seeds.rowKey(k), 0.15));
+      held += v ? 1 : 0;
+    }
+    // Binomial(n, 0.15) share: sd sqrt(0.15 * 0.85 / n) = 0.00113; tolerance 5 sd.
+    assertEquals(0.15, (double) held / n, 5 * Math.sqrt(0.15 * 0.85 / n));
+    assertTrue(!Seeds.isValidationRow(1, 2, 0.0));
+    assertTrue(Seeds.isValidationRow(1, 2, 1.0));
+  }
 }

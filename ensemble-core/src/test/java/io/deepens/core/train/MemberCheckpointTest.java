@@ -17,10 +17,11 @@ class MemberCheckpointTest {
     List<EpochMetrics> h = List.of(
         new EpochMetrics(0, 1.25, 0.5, 0.875, null, 0.001, 12),
         new EpochMetrics(1, 0.1 + 0.2, null, null, 3.5, null, 7));
-    MemberCheckpoint c = new MemberCheckpoint(3, 2, 0, Math.nextUp(0.5), 1, true, h, new byte[] {1, 2, 3},
+    MemberCheckpoint c = new MemberCheckpoint(3, "abc", 2, 0, Math.nextUp(0.5), 1, true, h, new byte[] {1, 2, 3},
         new byte[] {9, 8});
     MemberCheckpoint back = MemberCheckpoint.fromBytes(c.toBytes());
     assertEquals(3, back.member());
+    assertEquals("abc", back.specSha256());
     assertEquals(2, back.epochsCompleted());
     assertEquals(0, back.bestEpoch());
     assertEquals(Math.nextUp(0.5), back.bestMetric(), 0.0);
@@ -30,7 +31,7 @@ class MemberCheckpointTest {
     assertArrayEquals(new byte[] {1, 2, 3}, back.model());
     assertArrayEquals(new byte[] {9, 8}, back.bestParams());
 
-    MemberCheckpoint fresh = new MemberCheckpoint(0, 0, -1, Double.POSITIVE_INFINITY, 0, false, List.of(),
+    MemberCheckpoint fresh = new MemberCheckpoint(0, "abc", 0, -1, Double.POSITIVE_INFINITY, 0, false, List.of(),
         new byte[] {1}, null);
     MemberCheckpoint freshBack = MemberCheckpoint.fromBytes(fresh.toBytes());
     assertEquals(Double.POSITIVE_INFINITY, freshBack.bestMetric(), 0.0);
@@ -43,6 +44,22 @@ class MemberCheckpointTest {
         3, 4, 0, 0, 0, 0}));
     assertTrue(e.getMessage().startsWith("not a deepens member checkpoint"), e.getMessage());
     assertThrows(InvalidInputException.class,
-        () -> new MemberCheckpoint(0, 2, 0, 1, 0, false, List.of(), new byte[] {1}, null));
+        () -> new MemberCheckpoint(0, "abc", 2, 0, 1, 0, false, List.of(), new byte[] {1}, null));
+  }
+
+  @Test
+  void directoryCheckpointerReplacesTheLatest(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    DirectoryCheckpointer store = new DirectoryCheckpointer(dir);
+    assertTrue(store.latest(4).isEmpty());
+    EpochMetrics e0 = new EpochMetrics(0, 1.0, null, null, null, null, 1);
+    store.save(4, new MemberCheckpoint(4, "s", 1, 0, 1.0, 0, false, List.of(e0), new byte[] {1}, null));
+    store.save(4, new MemberCheckpoint(4, "s", 2, 0, 1.0, 1, false,
+        List.of(e0, new EpochMetrics(1, 2.0, null, null, null, null, 1)), new byte[] {2}, null));
+    assertEquals(2, store.latest(4).orElseThrow().epochsCompleted());
+    assertEquals(dir.resolve("m-004").resolve("checkpoint.bin"), store.file(4));
+    try (var files = java.nio.file.Files.list(dir.resolve("m-004"))) {
+      assertEquals(1, files.count(), "no temporary files are left behind");
+    }
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
@@ -61,6 +62,9 @@ class MemberTrainerDeterminismTest {
     InMemoryCheckpointer full = new InMemoryCheckpointer();
     MemberResult uninterrupted = MemberTrainer.train(SPEC, 0, train, validation, full, null);
     assertEquals(4, full.saveCount(0));
+    io.deepens.core.DeepensException other = assertThrows(io.deepens.core.DeepensException.class,
+        () -> MemberTrainer.train(SPEC.withEpochs(5), 0, train, validation, full, null));
+    assertTrue(other.getMessage().contains("checkpoint was written for spec " + SPEC.sha256()), other.getMessage());
 
     InMemoryCheckpointer store = new InMemoryCheckpointer();
     List<Integer> heard = new ArrayList<>();
@@ -93,5 +97,37 @@ class MemberTrainerDeterminismTest {
     MemberResult again = MemberTrainer.train(SPEC, 0, train, validation, store, null);
     assertEquals(4, again.report().resumedFromEpoch());
     assertEquals(uninterrupted.report().paramsSha256(), again.report().paramsSha256());
+  }
+
+  @Test
+  void aMemoryMappedTrainingSetTrainsExactlyLikeTheHeapOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    // 5 rows per mapping, so minibatches straddle chunk boundaries.
+    TrainingSetBuilder b = new TrainingSetBuilder(64, dir, 5L * 65 * Float.BYTES);
+    for (int i = 0; i < train.numRows(); i++) {
+      b.add(train.features(i), train.label(i));
+    }
+    EnsembleSpec twoEpochs = SPEC.withEpochs(2);
+    try (TrainingSet spilled = b.build()) {
+      MemberResult heap = MemberTrainer.train(twoEpochs, 0, train, validation, null, null);
+      MemberResult mapped = MemberTrainer.train(twoEpochs, 0, spilled, validation, null, null);
+      assertEquals(heap.report().paramsSha256(), mapped.report().paramsSha256());
+    }
+  }
+
+  @Test
+  void membersTrainedConcurrentlyMatchMembersTrainedAlone() throws Exception {
+    // Two Spark tasks in one executor JVM: ND4J's RNG is per thread, so each member's dropout masks stay its own.
+    EnsembleSpec twoEpochs = SPEC.withEpochs(2);
+    String alone0 = MemberTrainer.train(twoEpochs, 0, train, validation, null, null).report().paramsSha256();
+    String alone1 = MemberTrainer.train(twoEpochs, 1, train, validation, null, null).report().paramsSha256();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      var f0 = pool.submit(() -> MemberTrainer.train(twoEpochs, 0, train, validation, null, null));
+      var f1 = pool.submit(() -> MemberTrainer.train(twoEpochs, 1, train, validation, null, null));
+      assertEquals(alone0, f0.get().report().paramsSha256());
+      assertEquals(alone1, f1.get().report().paramsSha256());
+    } finally {
+      pool.shutdown();
+    }
   }
 }

@@ -68,21 +68,17 @@ public final class EvaluateCommand implements Command {
     Path reportDir = Path.of(a.require("report"));
     int batch = a.getInt("batch-size") == null ? EnsembleScorer.DEFAULT_BATCH : a.getInt("batch-size");
     SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens evaluate", a.confs());
-    try {
-      EnsembleScorer scorer = EnsembleScorer.resolve(spark, ref.store(), ref.version());
-      Dataset<Row> testDf = Tables.read(spark, test, a.get("format"));
-      Dataset<Row> oodDf = ood == null ? null : Tables.read(spark, ood, a.get("format"));
-      SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, batch).evaluate(testDf, oodDf);
-      EvaluationReport report = toReport(ref.store(), e, test, ood);
-      ReportWriter.write(report, reportDir);
-      printTable(report, System.out);
-      Outcome.set("evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
-          e.manifest().version(), e.testRows(), ood == null ? "" : " and " + e.oodRows() + " OOD rows",
-          reportDir.toAbsolutePath());
-      return ExitCode.OK;
-    } finally {
-      spark.stop();
-    }
+    EnsembleScorer scorer = EnsembleScorer.resolve(spark, ref.store(), ref.version());
+    Dataset<Row> testDf = Tables.read(spark, test, a.get("format"));
+    Dataset<Row> oodDf = ood == null ? null : Tables.read(spark, ood, a.get("format"));
+    SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, batch).evaluate(testDf, oodDf);
+    EvaluationReport report = toReport(ref.store(), e, test, ood);
+    ReportWriter.write(report, reportDir);
+    printTable(report, System.out);
+    Outcome.set("evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
+        e.manifest().version(), e.testRows(), ood == null ? "" : " and " + e.oodRows() + " OOD rows",
+        reportDir.toAbsolutePath());
+    return ExitCode.OK;
   }
 
   static EvaluationReport toReport(String store, SparkEvaluator.Evaluation e, String test, String ood) {

@@ -50,31 +50,26 @@ public final class ImportCommand implements Command {
     String dataset = a.positional().get(0);
     String output = a.require("output");
     SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens import " + dataset, a.confs());
-    try {
-      switch (dataset) {
-        case "optdigits" -> {
-          OptDigitsImporter.Summary s = OptDigitsImporter.write(spark, output);
-          System.out.printf("optdigits -> %s: train %d, test %d, ood %d rows%s%n", output, s.train(), s.test(),
-              s.ood(), s.alreadyPresent() ? " (already imported)" : "");
-          Outcome.set("optdigits {} in {} (train, test, ood)", s.alreadyPresent() ? "was already" : "imported",
-              output);
-          return ExitCode.OK;
-        }
-        case "fashion-mnist", "mnist" -> {
-          java.nio.file.Path pkg = java.nio.file.Path.of(a.require("package"));
-          ImportSummary s = dataset.equals("mnist")
-              ? NpmImageImporter.importMnist(spark, pkg, output)
-              : NpmImageImporter.importFashionMnist(spark, pkg, output);
-          System.out.printf("%s -> %s: %s rows, %d records skipped%s%n", dataset, output, s.rowsByTable(),
-              s.skipped(), s.alreadyComplete() ? " (already imported)" : "");
-          Outcome.set("{} {} in {}", dataset, s.alreadyComplete() ? "was already" : "imported", output);
-          return ExitCode.OK;
-        }
-        default -> throw new InvalidInputException(
-            "import: unknown data set '" + dataset + "'; known: optdigits, fashion-mnist, mnist");
+    switch (dataset) {
+      case "optdigits" -> {
+        OptDigitsImporter.Summary s = OptDigitsImporter.write(spark, output);
+        System.out.printf("optdigits -> %s: train %d, test %d, ood %d rows%s%n", output, s.train(), s.test(),
+            s.ood(), s.alreadyPresent() ? " (already imported)" : "");
+        Outcome.set("optdigits {} in {} (train, test, ood)", s.alreadyPresent() ? "was already" : "imported", output);
+        return ExitCode.OK;
       }
-    } finally {
-      spark.stop();
+      case "fashion-mnist", "mnist" -> {
+        java.nio.file.Path pkg = java.nio.file.Path.of(a.require("package"));
+        ImportSummary s = dataset.equals("mnist")
+            ? NpmImageImporter.importMnist(spark, pkg, output)
+            : NpmImageImporter.importFashionMnist(spark, pkg, output);
+        System.out.printf("%s -> %s: %s rows, %d records skipped%s%n", dataset, output, s.rowsByTable(),
+            s.skipped(), s.alreadyComplete() ? " (already imported)" : "");
+        Outcome.set("{} {} in {}", dataset, s.alreadyComplete() ? "was already" : "imported", output);
+        return ExitCode.OK;
+      }
+      default -> throw new InvalidInputException(
+          "import: unknown data set '" + dataset + "'; known: optdigits, fashion-mnist, mnist");
     }
   }
 }

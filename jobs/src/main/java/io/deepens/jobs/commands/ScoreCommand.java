@@ -72,36 +72,32 @@ public final class ScoreCommand implements Command {
     int batch = a.getInt("batch-size") == null ? EnsembleScorer.DEFAULT_BATCH : a.getInt("batch-size");
     List<String> features = a.get("features") == null ? null : List.of(a.get("features").split(","));
     SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens score", a.confs());
-    try {
-      EnsembleScorer scorer = EnsembleScorer.resolve(spark, ref.store(), ref.version());
-      LOG.info("scoring with {} version {}", ref.store(), scorer.manifest().version());
-      if (mode.equals("error")) {
-        org.apache.hadoop.fs.Path op = new org.apache.hadoop.fs.Path(output);
-        try {
-          InvalidInputException.check(!op.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(op),
-              "score: output %s exists already; pass --mode overwrite to replace it", output);
-        } catch (java.io.IOException e) {
-          throw new io.deepens.core.DeepensException("cannot check output " + output + ": " + e.getMessage(), e);
-        }
+    EnsembleScorer scorer = EnsembleScorer.resolve(spark, ref.store(), ref.version());
+    LOG.info("scoring with {} version {}", ref.store(), scorer.manifest().version());
+    if (mode.equals("error")) {
+      org.apache.hadoop.fs.Path op = new org.apache.hadoop.fs.Path(output);
+      try {
+        InvalidInputException.check(!op.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(op),
+            "score: output %s exists already; pass --mode overwrite to replace it", output);
+      } catch (java.io.IOException e) {
+        throw new io.deepens.core.DeepensException("cannot check output " + output + ": " + e.getMessage(), e);
       }
-      Dataset<Row> in = Tables.read(spark, input, a.get("format"));
-      LongAccumulator skipped = spark.sparkContext().longAccumulator("deepens.skippedRows");
-      Dataset<Row> out = scorer.score(spark, in, features, null, policy, batch, skipped);
-      DataFrameWriter<Row> w = out.write().format(a.get("output-format", "parquet")).mode(mode);
-      if (a.get("partition-by") != null) {
-        w = w.partitionBy(a.get("partition-by").split(","));
-      }
-      w.save(output);
-      long rows = spark.read().format(a.get("output-format", "parquet")).load(output).count();
-      if (skipped.value() > 0) {
-        LOG.warn("skipped {} invalid rows (--invalid skip)", skipped.value());
-      }
-      Outcome.set("scored {} rows with version {}, wrote {}{}", rows, scorer.manifest().version(), output,
-          skipped.value() > 0 ? " (" + skipped.value() + " invalid rows skipped)" : "");
-      System.out.println("scored " + rows + " rows -> " + output);
-      return ExitCode.OK;
-    } finally {
-      spark.stop();
     }
+    Dataset<Row> in = Tables.read(spark, input, a.get("format"));
+    LongAccumulator skipped = spark.sparkContext().longAccumulator("deepens.skippedRows");
+    Dataset<Row> out = scorer.score(spark, in, features, null, policy, batch, skipped);
+    DataFrameWriter<Row> w = out.write().format(a.get("output-format", "parquet")).mode(mode);
+    if (a.get("partition-by") != null) {
+      w = w.partitionBy(a.get("partition-by").split(","));
+    }
+    w.save(output);
+    long rows = spark.read().format(a.get("output-format", "parquet")).load(output).count();
+    if (skipped.value() > 0) {
+      LOG.warn("skipped {} invalid rows (--invalid skip)", skipped.value());
+    }
+    Outcome.set("scored {} rows with version {}, wrote {}{}", rows, scorer.manifest().version(), output,
+        skipped.value() > 0 ? " (" + skipped.value() + " invalid rows skipped)" : "");
+    System.out.println("scored " + rows + " rows -> " + output);
+    return ExitCode.OK;
   }
 }

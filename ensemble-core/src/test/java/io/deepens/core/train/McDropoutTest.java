@@ -1,0 +1,76 @@
+package io.deepens.core.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.SpecLoader;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+
+class McDropoutTest {
+  /** A briefly trained network, so that batch-norm running statistics differ from batch statistics. */
+  private static MultiLayerNetwork trained(String network) {
+    EnsembleSpec s = SpecLoader.parse(Digits.yaml(network, "  batchSize: 32\n  epochs: 1\n"), "t");
+    return MemberTrainer.train(s, 0, Digits.part(false, 200), null, null, null).network();
+  }
+
+  private static final int ROWS = 16;
+
+  private static float[] x() {
+    return MemberModelsTest.rows(Digits.part(true, ROWS), ROWS);
+  }
+
+  @Test
+  void withoutDropoutEverySampleIsTheInferenceOutput() {
+    // Batch norm must use its running statistics: then each pass equals predict(), up to float rounding of the
+    // layer-by-layer path (tolerance 1e-6 on probabilities).
+    for (String network : new String[] {"  type: mlp\n  hidden: [16]\n  batchNorm: true\n",
+        "  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [16]\n  batchNorm: true\n"}) {
+      MultiLayerNetwork net = trained(network);
+      float[] expected = MemberModels.predict(net, x(), ROWS, 64);
+      float[][] s = McDropout.sample(net, x(), ROWS, 64, 3, 1);
+      for (float[] pass : s) {
+        assertArrayEquals(expected, pass, 1e-6f, network);
+      }
+    }
+  }
+
+  @Test
+  void cnnWithDropoutSamplesValidProbabilities() {
+    MultiLayerNetwork net = trained("  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [16]\n"
+        + "  dropout: 0.5\n");
+    float[][] a = McDropout.sample(net, x(), ROWS, 64, 2, 3);
+    assertFalse(java.util.Arrays.equals(a[0], a[1]), "dropout masks differ between passes");
+    for (int r = 0; r < ROWS; r++) {
+      double sum = 0;
+      for (int k = 0; k < 10; k++) {
+        sum += a[1][r * 10 + k];
+      }
+      assertEquals(1.0, sum, 1e-5); // probabilities of a row sum to 1 up to float rounding
+    }
+  }
+
+  @Test
+  void withDropoutPassesDifferAndRepeatForTheSameSeed() {
+    MultiLayerNetwork net = trained("  type: mlp\n  hidden: [32, 32]\n  dropout: 0.5\n  batchNorm: true\n");
+    float[][] a = McDropout.sample(net, x(), ROWS, 64, 4, 99);
+    float[][] b = McDropout.sample(net, x(), ROWS, 64, 4, 99);
+    assertEquals(4, a.length);
+    assertEquals(ROWS * 10, a[0].length);
+    for (int s = 0; s < 4; s++) {
+      assertArrayEquals(a[s], b[s], 0f); // exact: same seed, same masks
+      double sum = 0;
+      for (int k = 0; k < 10; k++) {
+        sum += a[s][k];
+      }
+      assertEquals(1.0, sum, 1e-5); // probabilities of a row sum to 1 up to float rounding
+    }
+    assertFalse(java.util.Arrays.equals(a[0], a[1]), "dropout masks differ between passes");
+    // Inference after sampling is unaffected (no dropout, running statistics).
+    float[] p1 = MemberModels.predict(net, x(), ROWS, 64);
+    McDropout.sample(net, x(), ROWS, 64, 2, 5);
+    assertArrayEquals(p1, MemberModels.predict(net, x(), ROWS, 64), 0f);
+  }
+}
