@@ -10,8 +10,16 @@ public enum ExitCode {
   USAGE(2),
   /** Infrastructure failure (file system, cluster, lost executors beyond retries): retrying may help. */
   INFRASTRUCTURE(3),
-  /** Nothing to do (e.g. the run id was already published). */
-  NOTHING_TO_DO(4);
+  /**
+   * Nothing to do: the run id was already published (a rerun of a finished run). The output says which version it
+   * published. A scheduler should treat it as success.
+   */
+  NOTHING_TO_DO(4),
+  /**
+   * Busy: another live process holds this run id's lock (it is training it now). Nothing was changed; retry later
+   * or check the holder the message names.
+   */
+  BUSY(5);
 
   public final int code;
 

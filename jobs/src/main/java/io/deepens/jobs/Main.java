@@ -5,6 +5,7 @@ import io.deepens.core.InvalidInputException;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.commands.EvaluateCommand;
+import io.deepens.jobs.commands.GcCommand;
 import io.deepens.jobs.commands.ImportCommand;
 import io.deepens.jobs.commands.InspectCommand;
 import io.deepens.jobs.commands.ScoreCommand;
@@ -28,7 +29,7 @@ public final class Main {
   public static Map<String, Command> commands() {
     Map<String, Command> m = new LinkedHashMap<>();
     for (Command c : List.of(new TrainCommand(), new ScoreCommand(), new EvaluateCommand(), new InspectCommand(),
-        new ImportCommand())) {
+        new ImportCommand(), new GcCommand())) {
       m.put(c.name(), c);
     }
     return m;
@@ -53,10 +54,11 @@ public final class Main {
         from = i + 1;
       }
     }
+    List<String> outcomes = new java.util.ArrayList<>();
     try {
       int code = ExitCode.OK.code;
       for (String[] step : pipeline) {
-        code = runOne(step, out, err);
+        code = runOne(step, out, err, outcomes);
         if (code != ExitCode.OK.code) {
           break;
         }
@@ -67,10 +69,12 @@ public final class Main {
         s.stop();
         return null;
       });
+      // after Spark's shutdown logging, so that the last log line is the outcome
+      outcomes.forEach(o -> LOG.info("outcome: {}", o));
     }
   }
 
-  private static int runOne(String[] argv, PrintStream out, PrintStream err) {
+  private static int runOne(String[] argv, PrintStream out, PrintStream err, List<String> outcomes) {
     Map<String, Command> commands = commands();
     if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h") || argv[0].equals("help")) {
       out.println(help(commands));
@@ -88,17 +92,21 @@ public final class Main {
         return ExitCode.OK.code;
       }
     }
+    Outcome.take();
     try {
       Args args = Args.parse(c.name(), argv, 1, c.options(), c.flags());
       ExitCode result = c.run(args);
+      String outcome = Outcome.take();
+      outcomes.add((outcome != null ? outcome : c.name() + " finished") + " (exit " + result.code + ")");
       return result.code;
     } catch (Throwable t) {
+      Outcome.take();
       Failure f = classify(t);
       if (f.code == ExitCode.INTERNAL || f.code == ExitCode.INFRASTRUCTURE) {
         LOG.error("deepens {} failed", c.name(), t);
       }
       err.println("deepens " + c.name() + ": " + f.message);
-      LOG.info("outcome: {} failed with exit code {}", c.name(), f.code.code);
+      outcomes.add(c.name() + " failed: " + f.message + " (exit " + f.code.code + ")");
       return f.code.code;
     }
   }
@@ -110,6 +118,11 @@ public final class Main {
    * thrown in a Spark task and reported back as text in a SparkException.
    */
   static Failure classify(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof io.deepens.core.store.RunLock.HeldException) {
+        return new Failure(ExitCode.BUSY, c.getMessage());
+      }
+    }
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof InvalidInputException) {
         return new Failure(ExitCode.USAGE, c.getMessage());
@@ -161,7 +174,8 @@ public final class Main {
         .append(Main.class.getName()).append(" deepens-jobs-*-all.jar <command> ...)\n\ncommands:\n");
     commands.values().forEach(c -> sb.append(String.format("  %-9s %s%n", c.name(), c.summary())));
     sb.append("\n'deepens <command> --help' shows a command's options.\n");
-    sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, 3 infrastructure failure, 4 nothing to do");
+    sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, 3 infrastructure failure (retry), 4 nothing"
+        + " to do (run id already published), 5 busy (another process holds the run id)");
     return sb.toString();
   }
 }

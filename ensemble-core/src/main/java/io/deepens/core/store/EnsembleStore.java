@@ -331,9 +331,14 @@ public final class EnsembleStore {
         writeAtomically(new Path(staging.dir, MANIFEST), json);
         Path target = versionDir(version);
         fs.mkdirs(target.getParent());
-        if (fs.exists(target) || !fs.rename(staging.dir, target)) {
+        if (fs.exists(target)) {
           continue; // somebody published this name first
         }
+        writeRunMarker(m.runId(), version, RUN_PUBLISHING);
+        if (!fs.rename(staging.dir, target)) {
+          continue; // somebody published this name first
+        }
+        writeRunMarker(m.runId(), version, RUN_PUBLISHED);
         updateLatest(version);
         return version;
       } catch (IOException e) {
@@ -349,6 +354,104 @@ public final class EnsembleStore {
       return; // a newer version was published meanwhile
     }
     writeAtomically(new Path(root, LATEST), (version + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  // ---------------------------------------------------------------- run markers
+
+  static final String RUN_PUBLISHING = "publishing";
+  static final String RUN_PUBLISHED = "published";
+
+  /**
+   * {@code STORE/runs/<run-id>.json}: which version a run id published. {@link #publish} writes it with state
+   * {@code publishing} (naming the version it is about to rename into place) just before the rename, and with state
+   * {@code published} just after; so a crash between the two still leaves the version findable.
+   */
+  public record RunMarker(String runId, String version, String state, String at) {}
+
+  /** A run id that was published: its version and whether that version still exists (retention may remove it). */
+  public record PublishedRun(String runId, String version, boolean exists) {}
+
+  public Path runMarker(String runId) {
+    return new Path(new Path(root, "runs"), checkRunId(runId) + ".json");
+  }
+
+  private void writeRunMarker(String runId, String version, String state) {
+    if (runId == null || !RUN_ID.matcher(runId).matches()) {
+      return;
+    }
+    writeAtomically(runMarker(runId), toJson(new RunMarker(runId, version, state, java.time.Instant.now().toString())));
+  }
+
+  /**
+   * Whether run id {@code runId} was published, from its marker: one small read (two when the marker says
+   * {@code publishing}, to check the version's manifest names this run). Stores published before markers existed
+   * have none: their run ids count as unpublished.
+   */
+  public Optional<PublishedRun> publishedRun(String runId) {
+    Optional<byte[]> bytes = readIfExists(runMarker(runId));
+    if (bytes.isEmpty()) {
+      return Optional.empty();
+    }
+    RunMarker marker;
+    try {
+      marker = JSON.readValue(bytes.get(), RunMarker.class);
+    } catch (IOException e) {
+      throw new DeepensException("cannot read " + runMarker(runId) + ": " + e.getMessage(), e);
+    }
+    Path manifest = new Path(versionDir(marker.version()), MANIFEST);
+    boolean exists;
+    try {
+      exists = fs.exists(manifest);
+    } catch (IOException e) {
+      throw new DeepensException("cannot check " + manifest + ": " + e.getMessage(), e);
+    }
+    if (RUN_PUBLISHED.equals(marker.state())) {
+      return Optional.of(new PublishedRun(runId, marker.version(), exists));
+    }
+    // publishing: the process stopped around the rename; the version is this run's only if its manifest says so
+    if (exists && runId.equals(readManifest(marker.version()).runId())) {
+      return Optional.of(new PublishedRun(runId, marker.version(), true));
+    }
+    return Optional.empty();
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  /**
+   * Resolves a version like {@link #resolve} and records the resolution as a lease,
+   * {@code STORE/leases/<version>/<uuid>}, before reading the manifest: retention keeps a version leased within the
+   * last hour (see {@link Retention}). Scorers call this; a lease that cannot be written (a read-only store) is
+   * logged and otherwise ignored.
+   */
+  public Manifest resolveAndLease(String version) {
+    String v = version;
+    if (v == null || v.isBlank() || v.equals(LATEST)) {
+      v = latestVersion()
+          .orElseThrow(() -> new InvalidInputException(
+              "store " + root + " has no published version (no " + LATEST + " file): train an ensemble first"));
+    }
+    InvalidInputException.check(
+        VERSION.matcher(v).matches(), "version must look like v000001 or be LATEST, found '%s'", v);
+    lease(v);
+    return readManifest(v);
+  }
+
+  /** Writes a lease on {@code version} now; returns its path, or empty when it could not be written. */
+  public Optional<Path> lease(String version) {
+    Path p = new Path(new Path(new Path(root, "leases"), version), UUID.randomUUID().toString());
+    try {
+      fs.mkdirs(p.getParent());
+      try (OutputStream out = fs.create(p, false)) {
+        out.write(("{\"version\":\"" + version + "\",\"at\":\"" + java.time.Instant.now() + "\"}\n")
+            .getBytes(StandardCharsets.UTF_8));
+      }
+      return Optional.of(p);
+    } catch (IOException e) {
+      org.slf4j.LoggerFactory.getLogger(EnsembleStore.class).warn(
+          "cannot record the resolution of {} in {} ({}): retention may remove this version while it is read",
+          version, p, e.getMessage());
+      return Optional.empty();
+    }
   }
 
   /** Serialises a value as the store writes JSON. */

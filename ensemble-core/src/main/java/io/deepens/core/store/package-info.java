@@ -6,8 +6,12 @@
  *                                              data fingerprint, SHA-256 of every file, provenance
  * STORE/versions/&lt;version&gt;/members/m-000.zip  DL4J ModelSerializer files
  * STORE/checkpoints/&lt;run-id&gt;/m-000/...        per-epoch checkpoints, removed after publish
+ * STORE/checkpoints/&lt;run-id&gt;/LOCK            the run's lock while it trains ({@link RunLock})
  * STORE/staging/...                           versions being assembled; never read by scorers
  * STORE/LATEST                                name of the newest complete version, replaced atomically
+ * STORE/runs/&lt;run-id&gt;.json                   which version a run id published (written around the rename)
+ * STORE/leases/&lt;version&gt;/&lt;uuid&gt;              a scorer resolved the version then ({@link Retention})
+ * STORE/trash/...                             versions being removed by retention
  * </pre>
  *
  * <p>A version is assembled under {@code staging/}, its manifest written last, then the whole folder is renamed

@@ -4,6 +4,7 @@ import io.deepens.core.metrics.ClassificationMetrics;
 import io.deepens.core.metrics.ReliabilityDiagram;
 import io.deepens.core.metrics.RocCurve;
 import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.cli.EnsembleRef;
@@ -26,13 +27,9 @@ import java.util.Set;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** {@code evaluate}: metrics of the ensemble and each member on a test table (and OOD detection), plus a report. */
 public final class EvaluateCommand implements Command {
-  private static final Logger LOG = LoggerFactory.getLogger(EvaluateCommand.class);
-
   @Override
   public String name() {
     return "evaluate";
@@ -78,7 +75,7 @@ public final class EvaluateCommand implements Command {
     EvaluationReport report = toReport(ref.store(), e, test, ood);
     ReportWriter.write(report, reportDir);
     printTable(report, System.out);
-    LOG.info("outcome: evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
+    Outcome.set("evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
         e.manifest().version(), e.testRows(), ood == null ? "" : " and " + e.oodRows() + " OOD rows",
         reportDir.toAbsolutePath());
     return ExitCode.OK;

@@ -2,6 +2,7 @@ package io.deepens.jobs.commands;
 
 import io.deepens.core.InvalidInputException;
 import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.importer.ImportSummary;
@@ -54,6 +55,7 @@ public final class ImportCommand implements Command {
         OptDigitsImporter.Summary s = OptDigitsImporter.write(spark, output);
         System.out.printf("optdigits -> %s: train %d, test %d, ood %d rows%s%n", output, s.train(), s.test(),
             s.ood(), s.alreadyPresent() ? " (already imported)" : "");
+        Outcome.set("optdigits {} in {} (train, test, ood)", s.alreadyPresent() ? "was already" : "imported", output);
         return ExitCode.OK;
       }
       case "fashion-mnist", "mnist" -> {
@@ -63,6 +65,7 @@ public final class ImportCommand implements Command {
             : NpmImageImporter.importFashionMnist(spark, pkg, output);
         System.out.printf("%s -> %s: %s rows, %d records skipped%s%n", dataset, output, s.rowsByTable(),
             s.skipped(), s.alreadyComplete() ? " (already imported)" : "");
+        Outcome.set("{} {} in {}", dataset, s.alreadyComplete() ? "was already" : "imported", output);
         return ExitCode.OK;
       }
       default -> throw new InvalidInputException(

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.cli.EnsembleRef;
@@ -59,14 +60,17 @@ public final class InspectCommand implements Command {
             latest.isPresent() && latest.get().equals(v) ? " (LATEST)" : "         ", m.runId(), m.createdAt(),
             m.usableMembers().size());
       }
+      Outcome.set("listed {} versions of {} (LATEST {})", store.versions().size(), store.uri(),
+          latest.orElse("none"));
       return ExitCode.OK;
     }
     Manifest m = store.resolve(ref.version());
     if (a.flag("json")) {
       out.println(EnsembleStore.json().writeValueAsString(m));
-      return ExitCode.OK;
+    } else {
+      print(store, m, out);
     }
-    print(store, m, out);
+    Outcome.set("printed the manifest of {}#{}", store.uri(), m.version());
     return ExitCode.OK;
   }
 

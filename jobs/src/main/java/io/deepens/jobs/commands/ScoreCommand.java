@@ -2,6 +2,7 @@ package io.deepens.jobs.commands;
 
 import io.deepens.core.InvalidInputException;
 import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.cli.EnsembleRef;
@@ -94,7 +95,7 @@ public final class ScoreCommand implements Command {
     if (skipped.value() > 0) {
       LOG.warn("skipped {} invalid rows (--invalid skip)", skipped.value());
     }
-    LOG.info("outcome: scored {} rows with version {}, wrote {}{}", rows, scorer.manifest().version(), output,
+    Outcome.set("scored {} rows with version {}, wrote {}{}", rows, scorer.manifest().version(), output,
         skipped.value() > 0 ? " (" + skipped.value() + " invalid rows skipped)" : "");
     System.out.println("scored " + rows + " rows -> " + output);
     return ExitCode.OK;

@@ -1,8 +1,15 @@
 package io.deepens.jobs.commands;
 
+import io.deepens.core.InvalidInputException;
 import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.Task;
+import io.deepens.core.store.EnsembleStore;
+import io.deepens.core.store.Manifest;
+import io.deepens.core.store.Retention;
+import io.deepens.core.store.RunLock;
 import io.deepens.core.spec.SpecLoader;
 import io.deepens.jobs.ExitCode;
+import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
 import io.deepens.jobs.cli.Tables;
@@ -14,6 +21,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -47,7 +55,13 @@ public final class TrainCommand implements Command {
           --validation URI       a separate validation table instead of the spec's hash split
           --members N            override ensemble.members
           --epochs N             override training.epochs
-          --run-id ID            name of this run (default: run-<UTC time>); checkpoints live under it
+          --run-id ID            name of this run (default: run-<UTC time>); checkpoints live under it.
+                                 Idempotent: a run id already published does nothing (exit 4); a crashed one
+                                 resumes from its checkpoints; one being trained elsewhere fails at once (exit 5)
+          --warm-start V         initialise the members from version V of the same store (LATEST or vNNNNNN;
+                                 same member count); recorded in the manifest's provenance
+          --keep N               after publishing, remove all but the newest N versions (never LATEST nor one a
+                                 scorer resolved in the last hour; see 'deepens gc --help')
           --master URL           Spark master (default: spark-submit's, else local[*])
           --conf K=V             extra Spark configuration (repeatable)
 
@@ -57,7 +71,7 @@ public final class TrainCommand implements Command {
   @Override
   public Set<String> options() {
     return Set.of("config", "data", "store", "format", "validation", "members", "epochs", "run-id", "master",
-        "conf");
+        "conf", "warm-start", "keep");
   }
 
   /**
@@ -96,23 +110,81 @@ public final class TrainCommand implements Command {
     if (spec.resources().gpusPerMember() > 0) {
       conf.putIfAbsent("spark.task.resource.gpu.amount", taskGpuAmount(spec.resources()));
     }
+    EnsembleStore.checkRunId(runId);
+    Integer keep = a.getInt("keep");
+    InvalidInputException.check(keep == null || keep >= 1, "train: --keep must be at least 1, found %s", keep);
     SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens train " + spec.name(), conf);
     try {
-      Dataset<Row> table = Tables.read(spark, data, a.get("format"));
-      Dataset<Row> validation = null;
-      String valUri = a.get("validation", spec.data().validation().table());
-      if (valUri != null) {
-        validation = Tables.read(spark, valUri, a.get("format"));
+      EnsembleStore st = EnsembleStore.open(store, spark.sparkContext().hadoopConfiguration());
+      Optional<EnsembleStore.PublishedRun> done = st.publishedRun(runId);
+      if (done.isPresent()) {
+        return alreadyPublished(store, done.get());
       }
-      SparkEnsembleTrainer.Result r = new SparkEnsembleTrainer(spark).train(table, validation, spec,
-          new SparkEnsembleTrainer.Options(store, runId, data, Provenance.of("train", null)));
-      Object ens = r.manifest().validation().get("ensemble");
-      LOG.info("outcome: trained {} members, published {} version {} (validation metrics {})",
-          r.manifest().usableMembers().size(), store, r.version(), ens);
-      System.out.println("published " + store + "#" + r.version());
-      return ExitCode.OK;
+      try (RunLock lock = RunLock.acquire(st, runId, "deepens train")) {
+        done = st.publishedRun(runId); // it may have finished while we looked
+        if (done.isPresent()) {
+          return alreadyPublished(store, done.get());
+        }
+        return train(a, spark, spec, data, store, st, runId, keep, lock);
+      }
     } finally {
       spark.stop();
     }
+  }
+
+  private static ExitCode alreadyPublished(String store, EnsembleStore.PublishedRun p) {
+    String where = store + "#" + p.version();
+    Outcome.set("nothing to do: run {} was already published as {}{}", p.runId(), where,
+        p.exists() ? "" : " (since removed by retention)");
+    System.out.println("nothing to do: run " + p.runId() + " was already published as " + where
+        + (p.exists() ? "" : " (since removed by retention)"));
+    return ExitCode.NOTHING_TO_DO;
+  }
+
+  private ExitCode train(Args a, SparkSession spark, EnsembleSpec spec, String data, String store, EnsembleStore st,
+      String runId, Integer keep, RunLock lock) {
+    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("train", null));
+    provenance.put("runId", runId);
+    String warm = null;
+    if (a.get("warm-start") != null) {
+      Manifest w = st.resolve(a.get("warm-start"));
+      String task = spec.task() == Task.CLASSIFICATION ? "classification" : "regression";
+      InvalidInputException.check(w.members().size() == spec.ensemble().members(),
+          "train: --warm-start %s has %d members but this run trains %d: warm start needs the same member count "
+              + "(pass --members %d or train without --warm-start)", w.version(), w.members().size(),
+          spec.ensemble().members(), w.members().size());
+      InvalidInputException.check(task.equals(w.task()),
+          "train: --warm-start %s is a %s ensemble but the spec trains %s", w.version(), w.task(), task);
+      warm = w.version();
+      Map<String, Object> ws = new LinkedHashMap<>();
+      ws.put("version", w.version());
+      ws.put("runId", w.runId());
+      ws.put("members", w.members().stream().map(e -> e.usable() ? e.file() + " sha256 " + e.sha256()
+          : "none (" + e.status() + "): own seed").toList());
+      provenance.put("warmStart", ws);
+      LOG.info("warm start: members initialised from {} version {} (run {})", store, w.version(), w.runId());
+    }
+    Dataset<Row> table = Tables.read(spark, data, a.get("format"));
+    Dataset<Row> validation = null;
+    String valUri = a.get("validation", spec.data().validation().table());
+    if (valUri != null) {
+      validation = Tables.read(spark, valUri, a.get("format"));
+    }
+    SparkEnsembleTrainer.Result r = new SparkEnsembleTrainer(spark).train(table, validation, spec,
+        new SparkEnsembleTrainer.Options(store, runId, data, provenance, warm));
+    if (lock.lost()) {
+      LOG.error("run {}: another process took over this run's lock while it trained; check {} for a second "
+          + "version of the same run id", runId, store);
+    }
+    String retained = "";
+    if (keep != null) {
+      Retention.Result gc = Retention.apply(st, keep);
+      retained = "; retention kept " + gc.kept().keySet() + ", removed " + gc.removed();
+    }
+    Object ens = r.manifest().validation().get("ensemble");
+    Outcome.set("trained {} members, published {} version {} as run {} (validation metrics {}){}",
+        r.manifest().usableMembers().size(), store, r.version(), runId, ens, retained);
+    System.out.println("published " + store + "#" + r.version());
+    return ExitCode.OK;
   }
 }

@@ -53,10 +53,13 @@ public final class EnsembleScorer implements Serializable {
   private final long seed;
   private final SerializableConfiguration hadoopConf;
 
-  /** Resolves {@code version} (null = LATEST) in the store once. */
+  /**
+   * Resolves {@code version} (null = LATEST) in the store once, recording the resolution as a lease that keeps
+   * retention from removing the version for an hour ({@link io.deepens.core.store.Retention}).
+   */
   public static EnsembleScorer resolve(SparkSession spark, String storeUri, String version) {
     EnsembleStore store = EnsembleStore.open(storeUri, spark.sparkContext().hadoopConfiguration());
-    Manifest m = store.resolve(version);
+    Manifest m = store.resolveAndLease(version);
     return new EnsembleScorer(store.uri(), m, new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()));
   }
 

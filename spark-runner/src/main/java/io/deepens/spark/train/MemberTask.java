@@ -4,6 +4,7 @@ import io.deepens.core.DeepensException;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.ResourcesSpec;
 import io.deepens.core.store.EnsembleStore;
+import io.deepens.core.store.Manifest;
 import io.deepens.core.store.Sha256;
 import io.deepens.core.store.StoreCheckpointer;
 import io.deepens.core.train.Checkpointer;
@@ -13,6 +14,7 @@ import io.deepens.core.train.MemberResult;
 import io.deepens.core.train.MemberTrainer;
 import io.deepens.core.train.TrainingSet;
 import io.deepens.core.train.TrainingSetBuilder;
+import io.deepens.core.train.WarmStartCheckpointer;
 import io.deepens.spark.data.LabeledRow;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -52,9 +54,17 @@ public final class MemberTask implements Serializable {
   final int numFeatures;
   final SerializableConfiguration hadoopConf;
   final String killAfterEpoch;
+  /** Version of the same store whose members initialise this run's members (warm start), or null. */
+  final String warmStartVersion;
 
   public MemberTask(String specJson, String storeUri, String runId, int numFeatures,
       SerializableConfiguration hadoopConf, String killAfterEpoch) {
+    this(specJson, storeUri, runId, numFeatures, hadoopConf, killAfterEpoch, null);
+  }
+
+  public MemberTask(String specJson, String storeUri, String runId, int numFeatures,
+      SerializableConfiguration hadoopConf, String killAfterEpoch, String warmStartVersion) {
+    this.warmStartVersion = warmStartVersion;
     this.specJson = specJson;
     this.storeUri = storeUri;
     this.runId = runId;
@@ -96,7 +106,8 @@ public final class MemberTask implements Serializable {
       }
     }
     EnsembleStore store = EnsembleStore.open(storeUri, hadoopConf.value());
-    Checkpointer checkpointer = withFaultHook(new StoreCheckpointer(store, runId), member, out.attempt);
+    Checkpointer checkpointer = withFaultHook(warmStart(store, spec, new StoreCheckpointer(store, runId)), member,
+        out.attempt);
     try (TrainingSet trainSet = train.build(); TrainingSet valSet = val.build()) {
       out.trainRows = trainSet.numRows();
       LOG.info("member {}: {} training rows, {} validation rows, {} threads, attempt {}, executor {}{}", member,
@@ -137,6 +148,24 @@ public final class MemberTask implements Serializable {
       out.validationLabels[i] = valLabels.get(i);
     }
     return List.of(out).iterator();
+  }
+
+  /** With a warm-start version, members without a checkpoint start from that version's member parameters. */
+  private Checkpointer warmStart(EnsembleStore store, EnsembleSpec spec, Checkpointer inner) {
+    if (warmStartVersion == null) {
+      return inner;
+    }
+    return new WarmStartCheckpointer(inner, spec, numFeatures, m -> {
+      Manifest pm = store.readManifest(warmStartVersion);
+      for (Manifest.MemberEntry e : pm.members()) {
+        if (e.index() == m && e.usable()) {
+          LOG.info("member {}: warm start from {} {}", m, warmStartVersion, e.file());
+          return MemberModels.fromBytes(store.readVerified(warmStartVersion, e.file(), e.sha256()));
+        }
+      }
+      LOG.warn("member {}: {} has no usable network for it; starting from its own seed", m, warmStartVersion);
+      return null;
+    }, warmStartVersion);
   }
 
   private Checkpointer withFaultHook(Checkpointer inner, int member, int attempt) {

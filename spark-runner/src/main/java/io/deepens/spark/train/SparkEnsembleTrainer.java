@@ -51,8 +51,17 @@ import scala.Tuple2;
 public final class SparkEnsembleTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(SparkEnsembleTrainer.class);
 
-  /** Options that are not part of the spec. */
-  public record Options(String storeUri, String runId, String dataUri, Map<String, Object> provenance) {}
+  /**
+   * Options that are not part of the spec.
+   *
+   * @param warmStartVersion a version of the same store whose members initialise the new members, or null
+   */
+  public record Options(String storeUri, String runId, String dataUri, Map<String, Object> provenance,
+      String warmStartVersion) {
+    public Options(String storeUri, String runId, String dataUri, Map<String, Object> provenance) {
+      this(storeUri, runId, dataUri, provenance, null);
+    }
+  }
 
   /** What a finished run published. */
   public record Result(String version, Manifest manifest, List<MemberOutcome> outcomes) {}
@@ -111,7 +120,7 @@ public final class SparkEnsembleTrainer {
     // 3. one task per member
     String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
     MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), numFeatures,
-        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill);
+        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion());
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members + " members");
     List<MemberOutcome> outcomes;
     try (ProgressMonitor monitor =

@@ -1,0 +1,173 @@
+package io.deepens.core.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.RawLocalFileSystem;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The run lock on the local file system, through both of its implementations: java.nio (LocalFileSystem) and the
+ * Hadoop FileSystem API (RawLocalFileSystem stands in for HDFS: {@code create(overwrite=false)} refuses an
+ * existing file).
+ */
+class RunLockTest {
+  @TempDir Path tmp;
+
+  EnsembleStore store(boolean hadoopApi) {
+    Configuration conf = new Configuration();
+    if (hadoopApi) {
+      conf.set("fs.file.impl", RawLocalFileSystem.class.getName());
+      conf.setBoolean("fs.file.impl.disable.cache", true);
+    }
+    return EnsembleStore.open(tmp.resolve("store").toString(), conf);
+  }
+
+  Path lockFile() {
+    return tmp.resolve("store/checkpoints/nightly-1/LOCK");
+  }
+
+  void writeLock(String token, Instant heartbeat) throws Exception {
+    Files.createDirectories(lockFile().getParent());
+    RunLock.Holder h = new RunLock.Holder(token, "nightly-1", "deepens train", "other-host", 4242,
+        heartbeat.minusSeconds(5).toString(), heartbeat.toString());
+    Files.write(lockFile(), EnsembleStore.toJson(h));
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void secondAcquireFailsAtOnceNamingTheHolderAndSucceedsAfterRelease(boolean hadoopApi) {
+    EnsembleStore store = store(hadoopApi);
+    RunLock a = RunLock.acquire(store, "nightly-1", "scheduler A");
+    assertTrue(Files.exists(lockFile()));
+    long t0 = System.nanoTime();
+    RunLock.HeldException e = assertThrows(RunLock.HeldException.class,
+        () -> RunLock.acquire(store, "nightly-1", "scheduler B"));
+    assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "must fail fast, not wait");
+    assertTrue(e.getMessage().contains("'nightly-1'") && e.getMessage().contains("scheduler A")
+        && e.getMessage().contains("pid " + ProcessHandle.current().pid())
+        && e.getMessage().contains("after 10 minutes"), e.getMessage());
+    assertEquals("scheduler A", e.holder().owner());
+    // another run id is independent
+    try (RunLock other = RunLock.acquire(store, "nightly-2", "scheduler B")) {
+      assertNotEquals(a.holder().token(), other.holder().token());
+    }
+    a.close();
+    assertFalse(Files.exists(lockFile()), "release deletes the lock");
+    assertFalse(Files.exists(lockFile().getParent()), "and the run folder it left empty");
+    try (RunLock b = RunLock.acquire(store, "nightly-1", "scheduler B")) {
+      assertEquals("scheduler B", RunLock.read(store, "nightly-1").orElseThrow().owner());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void aLockWithoutHeartbeatForTenMinutesIsTakenOverAndAFresherOneIsNot(boolean hadoopApi) throws Exception {
+    EnsembleStore store = store(hadoopApi);
+    writeLock("crashed", Instant.now().minus(Duration.ofMinutes(9)));
+    assertThrows(RunLock.HeldException.class, () -> RunLock.acquire(store, "nightly-1", "rerun"));
+    writeLock("crashed", Instant.now().minus(Duration.ofMinutes(11)));
+    try (RunLock l = RunLock.acquire(store, "nightly-1", "rerun")) {
+      RunLock.Holder now = RunLock.read(store, "nightly-1").orElseThrow();
+      assertEquals(l.holder().token(), now.token());
+      assertNotEquals("crashed", now.token());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void theHeartbeatKeepsALongRunFreshAndDetectsATakeover(boolean hadoopApi) throws Exception {
+    EnsembleStore store = store(hadoopApi);
+    Duration stale = Duration.ofMillis(400);
+    try (RunLock a = RunLock.acquire(store, "nightly-1", "long run", stale, Duration.ofMillis(50))) {
+      Thread.sleep(1000); // 2.5 stale periods: without heartbeats the lock would be stale now
+      assertThrows(RunLock.HeldException.class,
+          () -> RunLock.acquire(store, "nightly-1", "second", stale, Duration.ofMillis(50)));
+      RunLock.Holder h = RunLock.read(store, "nightly-1").orElseThrow();
+      assertTrue(Instant.parse(h.heartbeatAt()).isAfter(Instant.parse(h.acquiredAt()).plusMillis(500)),
+          "heartbeat advanced: " + h);
+      assertFalse(a.lost());
+      // another process takes the lock over (as after a mistaken stale judgement)
+      Files.write(lockFile(), EnsembleStore.toJson(new RunLock.Holder("intruder", "nightly-1", "x", "h", 1,
+          Instant.now().toString(), Instant.now().toString())));
+      long until = System.currentTimeMillis() + 3000;
+      while (!a.lost() && System.currentTimeMillis() < until) {
+        Thread.sleep(20);
+      }
+      assertTrue(a.lost(), "the heartbeat must notice the foreign token");
+    }
+    assertEquals("intruder", RunLock.read(store, "nightly-1").orElseThrow().token(),
+        "closing a lost lock must not delete the new holder's file");
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void anUnreadableLockIsJudgedByItsModificationTime(boolean hadoopApi) throws Exception {
+    EnsembleStore store = store(hadoopApi);
+    Files.createDirectories(lockFile().getParent());
+    Files.write(lockFile(), "half-writ".getBytes(StandardCharsets.UTF_8));
+    RunLock.HeldException e = assertThrows(RunLock.HeldException.class,
+        () -> RunLock.acquire(store, "nightly-1", "rerun"));
+    assertTrue(e.getMessage().contains("unreadable"), e.getMessage());
+    Files.setLastModifiedTime(lockFile(), FileTime.from(Instant.now().minus(Duration.ofMinutes(11))));
+    RunLock.acquire(store, "nightly-1", "rerun").close();
+  }
+
+  @org.junit.jupiter.api.Test
+  void aLockHeldByAnotherJvmExcludesThisOneUntilThatJvmDiesAndItsLockTurnsStale() throws Exception {
+    EnsembleStore store = store(false);
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        RunLockHolder.class.getName(), tmp.resolve("store").toString(), "nightly-1", "1500", "100")
+        .redirectErrorStream(true).start();
+    try {
+      java.io.BufferedReader out = new java.io.BufferedReader(
+          new java.io.InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("ACQUIRED ")) {
+        // skip the child's log lines
+      }
+      assertTrue(line != null, "the holder JVM did not acquire the lock");
+      assertEquals(holder.pid(), Long.parseLong(line.substring("ACQUIRED ".length())));
+      for (int i = 0; i < 3; i++) { // 3 s while it lives: its heartbeats keep the 1.5 s lock fresh
+        RunLock.HeldException e = assertThrows(RunLock.HeldException.class,
+            () -> RunLock.acquire(store, "nightly-1", "this JVM", Duration.ofMillis(1500), Duration.ofMillis(100)));
+        assertTrue(e.getMessage().contains("holder JVM") && e.getMessage().contains("pid " + holder.pid()),
+            e.getMessage());
+        Thread.sleep(1000);
+      }
+    } finally {
+      holder.destroyForcibly().waitFor(); // the holder crashes: no release, the lock file stays
+    }
+    assertTrue(Files.exists(lockFile()));
+    Thread.sleep(1700);
+    try (RunLock mine = RunLock.acquire(store, "nightly-1", "this JVM", Duration.ofMillis(1500),
+        Duration.ofMillis(100))) {
+      assertEquals(ProcessHandle.current().pid(), RunLock.read(store, "nightly-1").orElseThrow().pid());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void releaseKeepsTheCheckpoints(boolean hadoopApi) throws Exception {
+    EnsembleStore store = store(hadoopApi);
+    Path ckpt = tmp.resolve("store/checkpoints/nightly-1/m-000/latest.ckpt");
+    Files.createDirectories(ckpt.getParent());
+    Files.write(ckpt, new byte[] {1, 2, 3});
+    RunLock.acquire(store, "nightly-1", "run").close();
+    assertFalse(Files.exists(lockFile()));
+    assertTrue(Files.exists(ckpt), "a crashed run's checkpoints stay for the rerun");
+  }
+}
