@@ -99,7 +99,7 @@ class MlpTrainingStepTest {
     float[] c = viaStep.params().toFloatVector();
     // Tolerance: each Adam step moves a weight by at most ~lr = 0.005, 10 steps by <= 0.05; float32 rounding of the
     // differently ordered sums perturbs the gradients by ~1e-6 relative, which Adam's m / sqrt(v) passes on at the
-    // same relative size. Allow 1e-5 absolute (0.02% of the largest possible movement) and check that the steps
+    // same relative size. Measured 1.0e-7 after 10 steps; allow 1e-6 absolute (0.002% of the largest possible movement) and check that the steps
     // really moved the parameters by far more than that.
     double maxDiff = 0;
     double moved = 0;
@@ -109,7 +109,7 @@ class MlpTrainingStepTest {
       moved = Math.max(moved, Math.abs(a[i] - init[i]));
     }
     System.out.printf("lean vs fit after %d steps: max |diff| %.3g, max movement %.3g%n", steps, maxDiff, moved);
-    assertTrue(maxDiff <= 1e-5, "max |fit - lean| = " + maxDiff);
+    assertTrue(maxDiff <= 1e-6, "max |fit - lean| = " + maxDiff);
     assertTrue(moved > 1e-2, "the parameters moved only " + moved);
     // The Adam moments went back into DL4J's updater state, in DL4J's layout.
     float[] sf = viaFit.getUpdater().getStateViewArray().toFloatVector();
