@@ -10,6 +10,7 @@ import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.NetworkType;
 import io.deepens.core.spec.Task;
 import io.deepens.core.spec.TrainingSpec;
+import io.deepens.core.train.fast.MlpTrainingStep;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,6 +67,11 @@ public final class MemberTrainer {
   static final double MAX_ABS_WEIGHT = 1e6;
   /** Probabilities below this are clipped when computing the validation NLL. */
   static final double MIN_PROBABILITY = 1e-12;
+  /**
+   * System property: "false" turns off the lean training step ({@link MlpTrainingStep}) and trains every network
+   * with {@code net.fit}.
+   */
+  public static final String FAST_MLP_PROPERTY = "deepens.fastMlp";
 
   private MemberTrainer() {}
 
@@ -224,18 +230,30 @@ public final class MemberTrainer {
       full = new Batch(bs);
       tail = n % bs == 0 ? null : new Batch(n % bs);
       int[] perm = new int[n];
+      MlpTrainingStep fast = !"false".equalsIgnoreCase(System.getProperty(FAST_MLP_PROPERTY))
+          && spec.network().type() == NetworkType.MLP && classification
+          ? MlpTrainingStep.create(net, bs).orElse(null) : null;
+      LOG.debug("member {} trains with {}", member, fast == null ? "net.fit" : "the lean MLP step");
       for (int epoch = start; epoch < t.epochs() && !stopped; epoch++) {
         long t0 = System.nanoTime();
         net.setEpochCount(epoch);
         Nd4j.getRandom().setSeed(Seeds.derive(seed, member, SeedPurpose.DROPOUT, epoch));
         permutation(perm, Seeds.derive(seed, member, SeedPurpose.SHUFFLE, epoch));
         double lossSum = 0;
+        if (fast != null) {
+          fast.begin();
+        }
         for (int b0 = 0; b0 < n; b0 += bs) {
           int m = Math.min(bs, n - b0);
           Batch batch = m == bs ? full : tail;
           batch.fill(perm, b0);
-          net.fit(batch.dataSet);
-          double s = net.score();
+          double s;
+          if (fast != null) {
+            s = fast.step(batch.features, batch.labelStage, m);
+          } else {
+            net.fit(batch.dataSet);
+            s = net.score();
+          }
           if (!Double.isFinite(s)) {
             divergence = String.format(java.util.Locale.ROOT,
                 "training loss became %s at epoch %d, minibatch %d (learning rate %s)", s, epoch, b0 / bs,
@@ -243,6 +261,9 @@ public final class MemberTrainer {
             break;
           }
           lossSum += s * m;
+        }
+        if (fast != null) {
+          fast.end(); // Adam moments back into the network's updater state before checkpoint / evaluation
         }
         if (divergence == null && !finite(net.params())) {
           divergence = "parameters became NaN or infinite at epoch " + epoch;

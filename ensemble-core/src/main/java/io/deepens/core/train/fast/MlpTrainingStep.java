@@ -1,0 +1,488 @@
+package io.deepens.core.train.fast;
+
+import java.nio.FloatBuffer;
+import java.util.List;
+import java.util.Optional;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Updater;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.AdamUpdater;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.linalg.learning.regularization.WeightDecay;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+
+/**
+ * A lean training step for plain MLP classifiers that trains a DL4J {@link MultiLayerNetwork}'s own parameters in
+ * place, with the arithmetic of {@code net.fit(DataSet)} but without its per-iteration overhead (op objects,
+ * workspaces, allocation, the native Adam op's per-element lambda).
+ *
+ * <p>Supported (anything else: {@link #create} returns empty and the caller uses {@code net.fit}): float32 networks
+ * of {@link DenseLayer}s with ReLU activation and bias, then one {@link OutputLayer} with softmax and
+ * {@link LossMCXENT} (no per-class weights); no dropout, weight noise, constraints or gradient normalisation; every
+ * parameter on one DL4J Adam updater block (any learning-rate schedule: the rate is read from the updater config
+ * with the network's iteration and epoch counts); regularisation none, or {@link WeightDecay} on weights only.
+ *
+ * <p>Semantics match DL4J 1.0.0-M2.1: z = xW + b; softmax output; dL/dz = (p − y) / minibatch; Adam with
+ * {@code alpha_t = lr·sqrt(1 − β2^t)/(1 − β1^t)}, {@code m = β1 m + (1 − β1) g}, {@code v = β2 v + (1 − β2) g²},
+ * {@code update = m·alpha_t/(sqrt(v) + ε)} (t = iteration + 1, all in float); weight decay adds
+ * {@code lr·coeff·w} to the update after Adam; then {@code w −= update}. The score is DL4J's: mean over rows of
+ * −Σ y·log(clip(p, 1e−10, 1 − 1e−10)) plus the weight-decay score {@code 0.5·coeff·Σw²}. Float sums run in a
+ * different order than ND4J's kernels, so parameters agree with {@code fit} to float rounding, not bitwise.
+ *
+ * <p>State: the parameters are written back to the network's flat parameter array after every step. The Adam
+ * moments live in heap arrays between {@link #begin()} and {@link #end()}: {@code begin} reads parameters and
+ * moments from the network (parameter array and the updater's state view, DL4J's layout), {@code end} writes the
+ * moments back, so the network (and a checkpoint of it) always holds the exact training state after {@code end}.
+ * The network's iteration count is advanced every step, as {@code fit} does. Not thread-safe; one per network.
+ */
+public final class MlpTrainingStep {
+  private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
+  private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
+  private static final int TRANS = openblas_nolapack.CblasTrans;
+  /** DL4J's LossMCXENT default softmax clipping epsilon. */
+  private static final double SOFTMAX_CLIP_EPS = 1e-10;
+
+  private final MultiLayerNetwork net;
+  private final int layers;
+  private final int[] nIn;
+  private final int[] nOut;
+  private final int[] wOff;
+  private final int[] bOff;
+  private final int numParams;
+  private final int maxBatch;
+  private final double[] decay;
+
+  private final Adam adam;
+  private final INDArray mView;
+  private final INDArray vView;
+
+  // heap state
+  private final float[] p;
+  private final float[] g;
+  private final float[] m;
+  private final float[] v;
+
+  // native buffers
+  private final INDArray params;
+  private final FloatBuffer paramBuf;
+  private final FloatPointer paramPtr;
+  private final INDArray gradNative;
+  private final FloatBuffer gradBuf;
+  private final FloatPointer gradPtr;
+  /** act[l] for l = 1..layers−1: hidden activations [maxBatch, nOut[l−1]]; act[layers] = output logits. */
+  private final INDArray[] act;
+  private final FloatPointer[] actPtr;
+  private final FloatBuffer[] actBuf;
+  /** delta[l]: dL/dz of layer l, [maxBatch, nOut[l]]. */
+  private final INDArray[] delta;
+  private final FloatPointer[] deltaPtr;
+  private final FloatBuffer[] deltaBuf;
+  private final float[] rowStage;
+
+  private boolean begun;
+
+  private MlpTrainingStep(MultiLayerNetwork net, int maxBatch, int[] nIn, int[] nOut, double[] decay, Adam adam,
+      AdamUpdater updater) {
+    this.net = net;
+    this.maxBatch = maxBatch;
+    this.layers = nIn.length;
+    this.nIn = nIn;
+    this.nOut = nOut;
+    this.decay = decay;
+    this.adam = adam;
+    this.mView = updater.getM();
+    this.vView = updater.getV();
+    wOff = new int[layers];
+    bOff = new int[layers];
+    int off = 0;
+    for (int l = 0; l < layers; l++) {
+      wOff[l] = off;
+      off += nIn[l] * nOut[l];
+      bOff[l] = off;
+      off += nOut[l];
+    }
+    numParams = off;
+    params = net.params();
+    paramBuf = params.data().asNioFloat();
+    paramPtr = floatPointer(params);
+    p = new float[numParams];
+    g = new float[numParams];
+    m = new float[numParams];
+    v = new float[numParams];
+    gradNative = Nd4j.create(DataType.FLOAT, numParams);
+    gradBuf = gradNative.data().asNioFloat();
+    gradPtr = floatPointer(gradNative);
+    act = new INDArray[layers + 1];
+    actPtr = new FloatPointer[layers + 1];
+    actBuf = new FloatBuffer[layers + 1];
+    delta = new INDArray[layers];
+    deltaPtr = new FloatPointer[layers];
+    deltaBuf = new FloatBuffer[layers];
+    int widest = 0;
+    for (int l = 0; l < layers; l++) {
+      act[l + 1] = Nd4j.create(DataType.FLOAT, maxBatch, nOut[l]);
+      actPtr[l + 1] = floatPointer(act[l + 1]);
+      actBuf[l + 1] = act[l + 1].data().asNioFloat();
+      delta[l] = Nd4j.create(DataType.FLOAT, maxBatch, nOut[l]);
+      deltaPtr[l] = floatPointer(delta[l]);
+      deltaBuf[l] = delta[l].data().asNioFloat();
+      widest = Math.max(widest, nOut[l]);
+    }
+    rowStage = new float[maxBatch * widest];
+  }
+
+  /**
+   * A fast step for {@code net} taking minibatches of at most {@code maxBatch} rows, or empty when the network is
+   * outside the supported set (see the class comment) — then train it with {@code net.fit}.
+   */
+  /** Why the last {@link #create} on this thread returned empty (a check number), for diagnostics and tests. */
+  private static final ThreadLocal<Integer> LAST_REJECTION = new ThreadLocal<>();
+
+  private static Optional<MlpTrainingStep> unsupported(int check) {
+    LAST_REJECTION.set(check);
+    return Optional.empty();
+  }
+
+  /** The number of the failed eligibility check of this thread's last rejected {@link #create}, or null. */
+  public static Integer lastRejection() {
+    return LAST_REJECTION.get();
+  }
+
+  public static Optional<MlpTrainingStep> create(MultiLayerNetwork net, int maxBatch) {
+    if (net.getLayerWiseConfigurations().getDataType() != DataType.FLOAT
+        || net.params().dataType() != DataType.FLOAT) {
+      return unsupported(1);
+    }
+    int layers = net.getnLayers();
+    if (layers < 1) {
+      return unsupported(2);
+    }
+    int[] nIn = new int[layers];
+    int[] nOut = new int[layers];
+    double[] decay = new double[layers];
+    Adam adam = null;
+    for (int l = 0; l < layers; l++) {
+      org.deeplearning4j.nn.conf.layers.Layer c = net.getLayer(l).conf().getLayer();
+      boolean last = l == layers - 1;
+      if (last) {
+        if (c.getClass() != OutputLayer.class) {
+          return unsupported(3);
+        }
+        OutputLayer o = (OutputLayer) c;
+        if (!(o.getActivationFn() instanceof ActivationSoftmax) || o.getLossFn() == null
+            || o.getLossFn().getClass() != LossMCXENT.class || ((LossMCXENT) o.getLossFn()).getWeights() != null
+            || !o.hasBias()) {
+          return unsupported(4);
+        }
+        nIn[l] = (int) o.getNIn();
+        nOut[l] = (int) o.getNOut();
+      } else {
+        if (c.getClass() != DenseLayer.class) {
+          return unsupported(5);
+        }
+        DenseLayer d = (DenseLayer) c;
+        if (!(d.getActivationFn() instanceof ActivationReLU) || !d.hasBias() || d.hasLayerNorm()) {
+          return unsupported(6);
+        }
+        ActivationReLU r = (ActivationReLU) d.getActivationFn();
+        if (!r.equals(new ActivationReLU())) {
+          return unsupported(7); // thresholded / capped ReLU
+        }
+        nIn[l] = (int) d.getNIn();
+        nOut[l] = (int) d.getNOut();
+      }
+      BaseLayer b = (BaseLayer) c;
+      if (b.getIDropout() != null || b.getWeightNoise() != null
+          || (b.getConstraints() != null && !b.getConstraints().isEmpty())
+          || (b.getGradientNormalization() != null && b.getGradientNormalization() != GradientNormalization.None)
+          || !(b.getIUpdater() instanceof Adam) || !(b.getBiasUpdater() == null || b.getBiasUpdater().equals(
+              b.getIUpdater()))) {
+        return unsupported(8);
+      }
+      if (adam == null) {
+        adam = (Adam) b.getIUpdater();
+      } else if (!adam.equals(b.getIUpdater())) {
+        return unsupported(9);
+      }
+      if (b.getRegularizationBias() != null && !b.getRegularizationBias().isEmpty()) {
+        return unsupported(10);
+      }
+      // DL4J applies every entry of the list in turn (the preset's global weightDecay appears there twice, so it
+      // acts with twice its coefficient; this step does the same): the coefficients add up.
+      List<Regularization> reg = b.getRegularization();
+      if (reg != null) {
+        for (Regularization r : reg) {
+          if (r.getClass() != WeightDecay.class) {
+            return unsupported(11);
+          }
+          WeightDecay wd = (WeightDecay) r;
+          if (!wd.isApplyLR() || !(wd.getCoeff() instanceof org.nd4j.linalg.schedule.FixedSchedule)) {
+            return unsupported(12);
+          }
+          decay[l] += wd.getCoeff().valueAt(0, 0);
+        }
+      }
+      if (l > 0 && nIn[l] != nOut[l - 1]) {
+        return unsupported(13);
+      }
+    }
+    Updater u = net.getUpdater(true);
+    if (!(u instanceof BaseMultiLayerUpdater)) {
+      return unsupported(14);
+    }
+    List<UpdaterBlock> blocks = ((BaseMultiLayerUpdater<?>) u).getUpdaterBlocks();
+    long numParams = net.numParams();
+    if (blocks.size() != 1 || blocks.get(0).getParamOffsetStart() != 0
+        || blocks.get(0).getParamOffsetEnd() != numParams
+        || !(blocks.get(0).getGradientUpdater() instanceof AdamUpdater)) {
+      return unsupported(15);
+    }
+    MlpTrainingStep s = new MlpTrainingStep(net, maxBatch, nIn, nOut, decay, adam,
+        (AdamUpdater) blocks.get(0).getGradientUpdater());
+    if (s.numParams != numParams || !s.layoutMatches()) {
+      return unsupported(16);
+    }
+    return Optional.of(s);
+  }
+
+  /** Checks that the W / b views DL4J hands out sit where this class expects them in the flat array. */
+  private boolean layoutMatches() {
+    if (!params.isVector() || params.length() != numParams || params.offset() != 0
+        || mView.length() != numParams || vView.length() != numParams) {
+      return false;
+    }
+    float[] flat = params.data().asFloat();
+    for (int l = 0; l < layers; l++) {
+      Layer layer = net.getLayer(l);
+      INDArray w = layer.getParam("W");
+      INDArray b = layer.getParam("b");
+      if (w == null || b == null || w.rows() != nIn[l] || w.columns() != nOut[l] || b.length() != nOut[l]) {
+        return false;
+      }
+      int[][] probes = {{0, 0}, {nIn[l] - 1, 0}, {0, nOut[l] - 1}, {nIn[l] / 2, nOut[l] / 3},
+          {nIn[l] - 1, nOut[l] - 1}};
+      for (int[] ij : probes) {
+        if (w.getFloat(ij[0], ij[1]) != flat[wOff[l] + ij[0] + ij[1] * nIn[l]]) {
+          return false;
+        }
+      }
+      if (b.getFloat(nOut[l] - 1) != flat[bOff[l] + nOut[l] - 1] || b.getFloat(0) != flat[bOff[l]]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static FloatPointer floatPointer(INDArray a) {
+    Pointer raw = a.data().addressPointer();
+    return new FloatPointer(raw).position(a.offset());
+  }
+
+  /** Reads parameters and Adam moments from the network (call before the first {@link #step} after any change). */
+  public void begin() {
+    paramBuf.get(0, p);
+    mView.data().asNioFloat().get((int) mView.offset(), m);
+    vView.data().asNioFloat().get((int) vView.offset(), v);
+    begun = true;
+  }
+
+  /** Writes the Adam moments back into the network's updater state (parameters are always current). */
+  public void end() {
+    if (!begun) {
+      return;
+    }
+    mView.data().asNioFloat().put((int) mView.offset(), m);
+    vView.data().asNioFloat().put((int) vView.offset(), v);
+    begun = false;
+  }
+
+  /**
+   * One training iteration on the first {@code rows} rows of {@code features} ([≥ rows, nIn], c order, float) with
+   * one-hot labels {@code labels} (rows × classes, row-major). Returns DL4J's score for the minibatch (before the
+   * update).
+   */
+  public double step(INDArray features, float[] labels, int rows) {
+    if (!begun) {
+      throw new IllegalStateException("call begin() before step()");
+    }
+    if (rows < 1 || rows > maxBatch) {
+      throw new IllegalArgumentException("rows must be in 1.." + maxBatch + ", found " + rows);
+    }
+    if (features.ordering() != 'c' || features.dataType() != DataType.FLOAT || features.columns() != nIn[0]) {
+      throw new IllegalArgumentException("features must be a float c-order [rows, " + nIn[0] + "] array");
+    }
+    var conf = net.getLayerWiseConfigurations();
+    int iteration = conf.getIterationCount();
+    int epoch = conf.getEpochCount();
+    FloatPointer x = floatPointer(features);
+
+    // forward
+    for (int l = 0; l < layers; l++) {
+      int no = nOut[l];
+      FloatBuffer z = actBuf[l + 1];
+      // z = bias rows, then z += a_{l-1} · W (W is f-order [nIn, nOut] = row-major W^T with ld nIn)
+      for (int r = 0; r < rows; r++) {
+        System.arraycopy(p, bOff[l], rowStage, r * no, no);
+      }
+      z.put(0, rowStage, 0, rows * no);
+      FloatPointer in = l == 0 ? x : actPtr[l];
+      openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, no, nIn[l], 1f, in, nIn[l],
+          paramPtr.position(wOff[l]), nIn[l], 1f, actPtr[l + 1], no);
+      if (l < layers - 1) {
+        int len = rows * no;
+        z.get(0, rowStage, 0, len);
+        for (int i = 0; i < len; i++) {
+          rowStage[i] = Math.max(rowStage[i], 0f);
+        }
+        z.put(0, rowStage, 0, len);
+      }
+    }
+
+    // softmax, score, output delta = (p - y) / rows
+    int last = layers - 1;
+    int k = nOut[last];
+    int len = rows * k;
+    actBuf[layers].get(0, rowStage, 0, len);
+    double loss = 0;
+    float inv = 1f / rows;
+    for (int r = 0; r < rows; r++) {
+      int o = r * k;
+      float max = rowStage[o];
+      for (int j = 1; j < k; j++) {
+        max = Math.max(max, rowStage[o + j]);
+      }
+      float sum = 0;
+      for (int j = 0; j < k; j++) {
+        float e = (float) Math.exp(rowStage[o + j] - max);
+        rowStage[o + j] = e;
+        sum += e;
+      }
+      for (int j = 0; j < k; j++) {
+        float pr = rowStage[o + j] / sum;
+        float y = labels[o + j];
+        if (y != 0f) {
+          double clipped = Math.min(Math.max(pr, SOFTMAX_CLIP_EPS), 1 - SOFTMAX_CLIP_EPS);
+          loss -= y * Math.log(clipped);
+        }
+        rowStage[o + j] = (pr - y) * inv;
+      }
+    }
+    loss /= rows;
+    deltaBuf[last].put(0, rowStage, 0, len);
+
+    // backward
+    for (int l = last; l >= 0; l--) {
+      int ni = nIn[l];
+      int no = nOut[l];
+      FloatPointer in = l == 0 ? x : actPtr[l];
+      // dW^T [nOut, nIn] = delta^T · a_{l-1}
+      openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, no, ni, rows, 1f, deltaPtr[l], no, in, ni, 0f,
+          gradPtr.position(wOff[l]), ni);
+      // db = column sums of delta
+      int dl = rows * no;
+      deltaBuf[l].get(0, rowStage, 0, dl);
+      int bo = bOff[l];
+      for (int j = 0; j < no; j++) {
+        g[bo + j] = 0f;
+      }
+      for (int r = 0; r < rows; r++) {
+        int o = r * no;
+        for (int j = 0; j < no; j++) {
+          g[bo + j] += rowStage[o + j];
+        }
+      }
+      if (l > 0) {
+        // dA_{l-1} [rows, ni] = delta · W^T; then delta_{l-1} = dA ⊙ (a_{l-1} > 0)
+        openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, rows, ni, no, 1f, deltaPtr[l], no,
+            paramPtr.position(wOff[l]), ni, 0f, deltaPtr[l - 1], ni);
+        int n = rows * ni;
+        float[] da = rowStage;
+        deltaBuf[l - 1].get(0, da, 0, n);
+        FloatBuffer a = actBuf[l];
+        for (int i = 0; i < n; i++) {
+          if (a.get(i) <= 0f) {
+            da[i] = 0f;
+          }
+        }
+        deltaBuf[l - 1].put(0, da, 0, n);
+      }
+      gradBuf.get(wOff[l], g, wOff[l], ni * no);
+    }
+
+    // Adam (+ decoupled weight decay on W), DL4J's float arithmetic
+    double lr = adam.getLearningRate(iteration, epoch);
+    float beta1 = (float) adam.getBeta1();
+    float beta2 = (float) adam.getBeta2();
+    float eps = (float) adam.getEpsilon();
+    float beta1t = (float) Math.pow(beta1, iteration + 1);
+    float beta2t = (float) Math.pow(beta2, iteration + 1);
+    float alphat = (float) ((float) lr * Math.sqrt(1f - beta2t) / (1f - beta1t));
+    if (Float.isNaN(alphat) || alphat == 0f || Float.isInfinite(alphat)) {
+      alphat = eps;
+    }
+    double regScore = 0;
+    for (int l = 0; l < layers; l++) {
+      int w0 = wOff[l];
+      int w1 = bOff[l];
+      if (decay[l] > 0) {
+        double ss = 0;
+        for (int i = w0; i < w1; i++) {
+          ss += p[i] * p[i];
+        }
+        regScore += 0.5 * decay[l] * ss;
+        adam(w0, w1, beta1, beta2, eps, alphat, (float) (lr * decay[l]));
+      } else {
+        adam(w0, w1, beta1, beta2, eps, alphat, 0f);
+      }
+      adam(bOff[l], bOff[l] + nOut[l], beta1, beta2, eps, alphat, 0f);
+    }
+    paramBuf.put(0, p);
+    conf.setIterationCount(iteration + 1);
+    return loss + regScore;
+  }
+
+  private void adam(int from, int to, float beta1, float beta2, float eps, float alphat, float wd) {
+    float[] p = this.p;
+    float[] g = this.g;
+    float[] m = this.m;
+    float[] v = this.v;
+    float c1 = 1f - beta1;
+    float c2 = 1f - beta2;
+    if (wd == 0f) {
+      for (int i = from; i < to; i++) {
+        float gi = g[i];
+        float mi = beta1 * m[i] + gi * c1;
+        float vi = beta2 * v[i] + gi * gi * c2;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= (mi * alphat) / ((float) Math.sqrt(vi) + eps);
+      }
+    } else {
+      for (int i = from; i < to; i++) {
+        float gi = g[i];
+        float mi = beta1 * m[i] + gi * c1;
+        float vi = beta2 * v[i] + gi * gi * c2;
+        m[i] = mi;
+        v[i] = vi;
+        float up = (mi * alphat) / ((float) Math.sqrt(vi) + eps);
+        up += wd * p[i];
+        p[i] -= up;
+      }
+    }
+  }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Training throughput of one reference-MLP member (784-200-200-200-10, Adam 1e-3, batch 128, random in-memory
+# data): deepens' lean step, the plain DL4J fit loop and PyTorch, interleaved, REPS runs each, 1 and 2 threads.
+# Prints every run, then medians and the ratios against PyTorch from the same run.
+# Usage: scripts/bench/train-throughput.sh [REPS=5] [WARMUP=200] [ITERS=800] [MODES="lean fit member"]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPS=${1:-5}
+WARMUP=${2:-200}
+ITERS=${3:-800}
+MODES=${4:-lean fit member}
+mvn -B -o -q -pl ensemble-core test-compile
+CPF=$(mktemp)
+mvn -B -o -q -pl ensemble-core dependency:build-classpath -Dmdep.outputFile="$CPF" -Dmdep.includeScope=test
+CP="ensemble-core/target/classes:ensemble-core/target/test-classes:$(cat "$CPF")"
+rm -f "$CPF"
+OUT=$(mktemp)
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for rep in $(seq 1 "$REPS"); do
+  for t in 1 2; do
+    export OMP_NUM_THREADS=$t MKL_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t
+    /usr/bin/python3 scripts/bench/torch_train_throughput.py "$t" "$WARMUP" "$ITERS" | tee -a "$OUT"
+    for mode in $MODES; do
+      java -Xms1g -Xmx2g -cp "$CP" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+        io.deepens.core.train.TrainThroughputBench "$mode" "$t" "$WARMUP" "$ITERS" 2>/dev/null | grep '^RESULT' | tee -a "$OUT"
+    done
+    echo "  (rep $rep, $t thread(s), load $(cut -d' ' -f1 /proc/loadavg))"
+  done
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+/usr/bin/python3 - "$OUT" <<'PY'
+import sys, statistics as st
+rows = [l.split() for l in open(sys.argv[1]) if l.startswith("RESULT")]
+med = {}
+for _, mode, t, v in rows:
+    med.setdefault((mode, int(t)), []).append(float(v))
+print("%-8s %3s %5s %12s %12s %8s" % ("side", "thr", "runs", "median/s", "min..max", "vs torch"))
+for t in (1, 2):
+    tm = st.median(med[("torch", t)])
+    for mode in ["torch"] + [m for (m, tt) in med if tt == t and m != "torch"]:
+        v = med[(mode, t)]
+        print("%-8s %3d %5d %12.0f %12s %8.2f" % (mode, t, len(v), st.median(v),
+              "%.0f..%.0f" % (min(v), max(v)), st.median(v) / tm))
+PY
+rm -f "$OUT"
