@@ -87,6 +87,9 @@ class MultiJvmClusterTest {
   void membersRunInSeparateExecutorJvmsAndMatchLocalMode() {
     SparkEnsembleTrainer.Result r = ClusterTestSupport.train(spark, SPEC, tmp.resolve("store-cluster"), "cluster");
     assertTrue(spark.sparkContext().master().startsWith("local-cluster["));
+    for (var info : spark.sparkContext().statusTracker().getExecutorInfos()) {
+      assertEquals("127.0.0.1", info.host(), "driver and executors must bind to the loopback interface");
+    }
     Map<Integer, String> executors = ClusterTestSupport.executors(r.manifest());
     assertEquals(2, executors.size());
     for (String id : executors.values()) {
