@@ -1,0 +1,107 @@
+package io.deepens.spark.evaluate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.deepens.core.data.OptDigits;
+import io.deepens.core.metrics.ClassificationMetrics;
+import io.deepens.core.metrics.Roc;
+import io.deepens.core.mixture.ClassificationUncertainty;
+import io.deepens.core.mixture.PosteriorMixture;
+import io.deepens.core.store.EnsembleStore;
+import io.deepens.core.store.Manifest;
+import io.deepens.core.train.MemberModels;
+import io.deepens.spark.SparkTestSupport;
+import io.deepens.spark.score.EnsembleScorer;
+import io.deepens.spark.train.SparkEnsembleTrainer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The evaluator's metrics, accumulated on executors and merged across partitions, equal ensemble-core's metrics
+ * computed in one pass on the collected rows and the members' own outputs.
+ */
+class SparkEvaluatorTest {
+
+  @Test
+  void executorAccumulatedMetricsEqualOnePassMetricsOnCollectedRows(@TempDir Path tmp) {
+    SparkSession spark = SparkTestSupport.local();
+    Dataset<Row> train = SparkTestSupport.digits(spark, 0, 7, 5, 0, 1, 2, 3);
+    Dataset<Row> test = SparkTestSupport.digits(spark, 0, 7, 5, 4).repartition(4);
+    Dataset<Row> ood = SparkTestSupport.digits(spark, 8, 9, 0).repartition(3);
+    String store = tmp.resolve("store").toString();
+    new SparkEnsembleTrainer(spark).train(train, null, SparkTestSupport.smallSpec(2, 2),
+        new SparkEnsembleTrainer.Options(store, "eval", "digits", Map.of()));
+
+    EnsembleScorer scorer = EnsembleScorer.resolve(spark, store, null);
+    SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, 29).evaluate(test, ood);
+
+    // one pass on the driver over collected rows
+    Manifest m = scorer.manifest();
+    EnsembleStore st = EnsembleStore.open(store, new Configuration());
+    List<MultiLayerNetwork> nets = new ArrayList<>();
+    for (Manifest.MemberEntry me : m.usableMembers()) {
+      nets.add(MemberModels.fromBytes(st.readVerified(m.version(), me.file(), me.sha256())));
+    }
+    OptDigits digits = OptDigits.load();
+    List<Row> testRows = test.collectAsList();
+    List<Row> oodRows = ood.collectAsList();
+    PosteriorMixture mixture = PosteriorMixture.of(m.weights());
+    ClassificationMetrics ens = new ClassificationMetrics(8);
+    ClassificationMetrics[] members = {new ClassificationMetrics(8), new ClassificationMetrics(8)};
+    double[] testEntropy = new double[testRows.size()];
+    double[] testMi = new double[testRows.size()];
+    for (int i = 0; i < testRows.size(); i++) {
+      Row r = testRows.get(i);
+      float[] x = digits.features((int) r.getLong(0));
+      float[][] p = new float[nets.size()][];
+      for (int k = 0; k < nets.size(); k++) {
+        p[k] = MemberModels.predict(nets.get(k), x, 1, 64);
+        members[k].add(p[k], new int[] {r.getInt(2)}, 1);
+      }
+      ClassificationUncertainty u = mixture.classify(p, 1, 8);
+      ens.add(u.probability(), new int[] {r.getInt(2)}, 1);
+      testEntropy[i] = u.predictiveEntropy()[0];
+      testMi[i] = u.mutualInformation()[0];
+    }
+    double[] oodEntropy = new double[oodRows.size()];
+    double[] oodMi = new double[oodRows.size()];
+    for (int i = 0; i < oodRows.size(); i++) {
+      float[] x = digits.features((int) oodRows.get(i).getLong(0));
+      float[][] p = new float[nets.size()][];
+      for (int k = 0; k < nets.size(); k++) {
+        p[k] = MemberModels.predict(nets.get(k), x, 1, 64);
+      }
+      ClassificationUncertainty u = mixture.classify(p, 1, 8);
+      oodEntropy[i] = u.predictiveEntropy()[0];
+      oodMi[i] = u.mutualInformation()[0];
+    }
+
+    // Batched float32 forward passes vs one row at a time differ in the last float bits only.
+    double tol = 1e-6;
+    assertEquals(testRows.size(), e.testRows());
+    assertEquals(oodRows.size(), e.oodRows());
+    assertEquals(ens.accuracy(), e.ensemble().accuracy(), 0.0, "accuracy is a count ratio: exact");
+    assertEquals(ens.nll(), e.ensemble().nll(), tol);
+    assertEquals(ens.brier(), e.ensemble().brier(), tol);
+    assertEquals(ens.ece(), e.ensemble().ece(), 1e-4); // a row at a bin edge may move bins: 1/n per row
+    for (int k = 0; k < 2; k++) {
+      assertEquals(members[k].accuracy(), e.members()[k].accuracy(), 0.0);
+      assertEquals(members[k].nll(), e.members()[k].nll(), tol);
+    }
+    assertTrue(e.exactAuroc());
+    assertEquals(Roc.auroc(oodEntropy, testEntropy), e.aurocEntropy(), 1e-3);
+    assertEquals(Roc.auroc(oodMi, testMi), e.aurocMi(), 1e-3);
+    assertEquals(testRows.size(), e.entropyTest().total());
+    assertEquals(oodRows.size(), e.miOod().total());
+  }
+}
