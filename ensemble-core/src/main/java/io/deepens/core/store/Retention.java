@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * names, or it was resolved by a scorer (a lease {@code STORE/leases/<version>/<uuid>} written by
  * {@link EnsembleStore#resolveAndLease}) less than {@code leaseAge} ago (default one hour, judged by the lease file's
  * modification time). Every other version is removed: first renamed out of {@code versions/} into {@code trash/}
- * (so it disappears in one step), then deleted, with its leases.
+ * (so it disappears in one step on HDFS and local disks; object stores copy), then deleted, with its leases.
  *
  * <p>Also removed: lease files older than {@code leaseAge}; checkpoint folders of runs that were published (left
  * over when a run stopped between publication and cleanup) unless a live {@link RunLock} is in them; staging

@@ -49,8 +49,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Taking over a stale lock is check-then-act: two processes taking over the same stale lock in the same instant
  * could both believe they hold it. The heartbeat re-reads the token every beat and reports the loss
- * ({@link #lost()}, an error in the log). On object stores without atomic create-if-absent (S3 through
- * Hadoop 3.3's s3a) the lock is best-effort: let one scheduler own a run id.
+ * ({@link #lost()}, an error in the log). The heartbeat's replace is atomic on local disks (java.nio) and on HDFS
+ * ({@code FileContext.rename(OVERWRITE)}). On object stores without atomic create-if-absent (S3 through Hadoop
+ * 3.3's s3a) the lock is best-effort: let one scheduler own a run id.
  */
 public final class RunLock implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RunLock.class);
@@ -142,8 +143,8 @@ public final class RunLock implements AutoCloseable {
             "%s on host %s (pid %d, since %s)", h.owner(), h.host(), h.pid(), h.acquiredAt());
         throw new HeldException("run id '" + runId + "' is being trained by another process: " + who
             + "; its last heartbeat was " + age.toSeconds() + " s ago (" + path + "). Wait for it to finish, or use"
-            + " another --run-id. The lock counts as stale, and is taken over, after " + staleAfter.toMinutes()
-            + " minutes without a heartbeat", h);
+            + " another --run-id. The lock counts as stale, and is taken over, after " + (staleAfter.toSeconds() >= 60
+            ? staleAfter.toMinutes() + " minutes" : staleAfter.toMillis() + " ms") + " without a heartbeat", h);
       }
       LOG.warn("run {}: taking over stale lock {} (last heartbeat {} s ago, older than {} s): {}", runId, path,
           age.toSeconds(), staleAfter.toSeconds(), o.holder);
@@ -183,11 +184,16 @@ public final class RunLock implements AutoCloseable {
       Optional<Observed> o = files.read(path);
       if (o.isEmpty()) {
         // publication removed the run folder (and this file with it): nothing left to protect
-        LOG.debug("run {}: lock file {} is gone; heartbeat stops", mine.runId(), path);
+        LOG.info("run {}: lock file {} is gone (the run folder was removed after publication); heartbeat stops",
+            mine.runId(), path);
         heartbeat.shutdown();
         return;
       }
-      if (o.get().holder == null || !mine.token().equals(o.get().holder.token())) {
+      if (o.get().holder == null) {
+        LOG.warn("run {}: lock {} is unreadable just now; checking again at the next beat", mine.runId(), path);
+        return;
+      }
+      if (!mine.token().equals(o.get().holder.token())) {
         lost = true;
         LOG.error("run {}: lock {} now belongs to another process ({}); this run no longer holds it", mine.runId(),
             path, o.get().holder);

@@ -178,8 +178,14 @@ public final class TrainCommand implements Command {
     }
     String retained = "";
     if (keep != null) {
-      Retention.Result gc = Retention.apply(st, keep);
-      retained = "; retention kept " + gc.kept().keySet() + ", removed " + gc.removed();
+      try {
+        Retention.Result gc = Retention.apply(st, keep);
+        retained = "; retention kept " + gc.kept().keySet() + ", removed " + gc.removed();
+      } catch (io.deepens.core.DeepensException e) { // published all the same: report it, do not fail the run
+        LOG.warn("retention after publishing failed: {}; run 'deepens gc --store {} --keep {}' later", e.getMessage(),
+            store, keep);
+        retained = "; retention failed (" + e.getMessage() + ")";
+      }
     }
     Object ens = r.manifest().validation().get("ensemble");
     Outcome.set("trained {} members, published {} version {} as run {} (validation metrics {}){}",
