@@ -2,6 +2,7 @@ package io.deepens.jobs.commands;
 
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.ResourcesSpec;
 import io.deepens.core.spec.Task;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
@@ -55,6 +56,8 @@ public final class TrainCommand implements Command {
           --validation URI       a separate validation table instead of the spec's hash split
           --members N            override ensemble.members
           --epochs N             override training.epochs
+          --gpus-per-member G    override resources.gpusPerMember: a whole number, or 1/n <= 0.5 (0.25 packs four
+                                 members on one GPU); needs a cluster master with GPU resources
           --run-id ID            name of this run (default: run-<UTC time>); checkpoints live under it.
                                  Idempotent: a run id already published does nothing (exit 4); a crashed one
                                  resumes from its checkpoints; one being trained elsewhere fails at once (exit 5)
@@ -71,7 +74,7 @@ public final class TrainCommand implements Command {
   @Override
   public Set<String> options() {
     return Set.of("config", "data", "store", "format", "validation", "members", "epochs", "run-id", "master",
-        "conf", "warm-start", "keep");
+        "conf", "warm-start", "keep", "gpus-per-member");
   }
 
   /**
@@ -103,6 +106,16 @@ public final class TrainCommand implements Command {
     if (a.getInt("epochs") != null) {
       spec = spec.withEpochs(a.getInt("epochs"));
     }
+    if (a.get("gpus-per-member") != null) {
+      double g;
+      try {
+        g = Double.parseDouble(a.get("gpus-per-member").trim());
+      } catch (NumberFormatException e) {
+        throw new InvalidInputException("train: --gpus-per-member must be a number, found '"
+            + a.get("gpus-per-member") + "'");
+      }
+      spec = spec.withResources(new ResourcesSpec(spec.resources().threadsPerMember(), g));
+    }
     String runId = a.get("run-id", "run-" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)
         .withZone(ZoneOffset.UTC).format(java.time.Instant.now()));
     Map<String, String> conf = new LinkedHashMap<>(a.confs());
@@ -114,21 +127,18 @@ public final class TrainCommand implements Command {
     Integer keep = a.getInt("keep");
     InvalidInputException.check(keep == null || keep >= 1, "train: --keep must be at least 1, found %s", keep);
     SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens train " + spec.name(), conf);
-    try {
-      EnsembleStore st = EnsembleStore.open(store, spark.sparkContext().hadoopConfiguration());
-      Optional<EnsembleStore.PublishedRun> done = st.publishedRun(runId);
+    // the SparkSession is stopped by Main after the last command of a '+' pipeline
+    EnsembleStore st = EnsembleStore.open(store, spark.sparkContext().hadoopConfiguration());
+    Optional<EnsembleStore.PublishedRun> done = st.publishedRun(runId);
+    if (done.isPresent()) {
+      return alreadyPublished(store, done.get());
+    }
+    try (RunLock lock = RunLock.acquire(st, runId, "deepens train")) {
+      done = st.publishedRun(runId); // it may have finished while we looked
       if (done.isPresent()) {
         return alreadyPublished(store, done.get());
       }
-      try (RunLock lock = RunLock.acquire(st, runId, "deepens train")) {
-        done = st.publishedRun(runId); // it may have finished while we looked
-        if (done.isPresent()) {
-          return alreadyPublished(store, done.get());
-        }
-        return train(a, spark, spec, data, store, st, runId, keep, lock);
-      }
-    } finally {
-      spark.stop();
+      return train(a, spark, spec, data, store, st, runId, keep, lock);
     }
   }
 
