@@ -11,7 +11,7 @@ STORE="${2:-$ROOT/work/quickstart/store}"
 HEAP="${HEAP:-512m}"
 [[ -f "$STORE/LATEST" ]] || { echo "no ensemble in $STORE: run scripts/quickstart.sh first" >&2; exit 2; }
 mkdir -p "$WORK"
-echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; heap -Xmx$HEAP"
+echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc --all) cores; heap -Xmx$HEAP"
 for N in 1000000 10000000; do
   [[ -f "$WORK/in-$N/_SUCCESS" ]] || bench table "$WORK/in-$N" "$N" 64 8
   # one task per input file: Spark would otherwise split the larger files into ~128 MB pieces
