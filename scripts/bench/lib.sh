@@ -11,6 +11,8 @@ if [[ ! -f "$ROOT/spark-runner/target/test-classes/io/deepens/spark/bench/Scorin
 fi
 DEPS="$(tr ':' '\n' < "$CP_FILE" | grep -v '/io/deepens/' | paste -sd: -)"
 CP="$ROOT/spark-runner/target/test-classes:$ROOT/jobs/target/classes:$ROOT/spark-runner/target/classes:$ROOT/ensemble-core/target/classes:$DEPS"
+# BENCH_CP_PREFIX: classes to put first (e.g. an older build of a few classes, for an A/B run)
+CP="${BENCH_CP_PREFIX:+$BENCH_CP_PREFIX:}$CP"
 OPENS=(-XX:+IgnoreUnrecognizedVMOptions
   --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
   --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bounded memory while scoring: generates 64-feature tables of 1M and 10M rows (the same 8 input files each, so a
 # 10M task reads ~10x the rows of a 1M task), scores each with the `score` job (scripts/deepens, local[2], heap
-# capped by -Xmx512m) writing Parquet, and reports the peak RSS (VmHWM, sampled every second) and the largest heap
-# occupancy after a GC (from the GC log). Flat figures from 1M to 10M rows = memory does not grow with rows.
+# capped by -Xmx512m) writing Parquet, and reports the peak RSS (VmHWM, sampled every second) and the heap occupancy after
+# each young/mixed GC (from the GC log), per quarter of the run. Flat figures from 1M to 10M rows = memory does not grow with rows.
 #   scripts/bench/scoring-memory.sh [WORK [STORE]]   (STORE default: work/quickstart/store, made by quickstart.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,7 +11,7 @@ STORE="${2:-$ROOT/work/quickstart/store}"
 HEAP="${HEAP:-512m}"
 [[ -f "$STORE/LATEST" ]] || { echo "no ensemble in $STORE: run scripts/quickstart.sh first" >&2; exit 2; }
 mkdir -p "$WORK"
-echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; heap -Xmx$HEAP"
+echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc --all) cores; heap -Xmx$HEAP"
 for N in 1000000 10000000; do
   [[ -f "$WORK/in-$N/_SUCCESS" ]] || bench table "$WORK/in-$N" "$N" 64 8
   # one task per input file: Spark would otherwise split the larger files into ~128 MB pieces
@@ -33,16 +33,18 @@ for N in 1000000 10000000; do
   python3 - "$N" "$HWM" "$GC" "$START" "$END" "$PARTS" "$(grep -h '^scored' "$WORK/score-$N.log")" <<'PY'
 import re, sys
 n, hwm_kb, gc, start, end, parts, scored = sys.argv[1:]
-after = before = 0
-count = 0
+young = []  # (seconds, heap MiB after a young/mixed pause); Remark/Cleanup lines are not collections
 for line in open(gc):
-    m = re.search(r"(\d+)M->(\d+)M\((\d+)M\)", line)
+    m = re.search(r"\[([\d.]+)s\].*Pause Young.*?(\d+)M->(\d+)M\((\d+)M\)", line)
     if m:
-        before = max(before, int(m.group(1)))
-        after = max(after, int(m.group(2)))
-        count += 1
+        young.append((float(m.group(1)), int(m.group(3))))
 secs = float(end) - float(start)
 print(f"{int(n):>12,} rows: {secs:6.1f} s ({int(n)/secs:,.0f} rows/s incl. JVM start), peak RSS {int(hwm_kb)/1024:6.0f} MiB, "
-      f"max heap after GC {after} MiB, max heap before GC {before} MiB ({count} GCs), {parts} output files; {scored}")
+      f"{len(young)} young GCs, {parts} output files; {scored}")
+t = young[-1][0]
+for q in range(4):
+    seg = [a for s_, a in young if q * t / 4 <= s_ <= (q + 1) * t / 4]
+    if seg:
+        print(f"    heap after GC, quarter {q + 1} of the run: max {max(seg)} MiB, min {min(seg)} MiB")
 PY
 done

@@ -11,7 +11,7 @@ RUNS="${3:-5}"
 BATCH="${BATCH:-2048}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 mkdir -p "$WORK"
-echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc --all) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 [[ -f "$WORK/store/LATEST" ]] || bench store "$WORK/store"
 [[ -f "$WORK/in-$ROWS/_SUCCESS" ]] || bench table "$WORK/in-$ROWS" "$ROWS" 784 4
 

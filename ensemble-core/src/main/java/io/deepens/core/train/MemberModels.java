@@ -128,7 +128,16 @@ public final class MemberModels {
     return toOutputs(network, network.output(x, false));
   }
 
-  static INDArray features(float[] rowMajorFeatures, int rows, int numFeatures) {
+  /**
+   * {@link #predict(MultiLayerNetwork, float[], int, int)} on features already in an ND4J array (rows × features),
+   * so several members can share one copy of a batch.
+   */
+  public static float[] predict(MultiLayerNetwork network, INDArray features) {
+    return toOutputs(network, network.output(features, false));
+  }
+
+  /** The row-major {@code rows × numFeatures} values as an ND4J array (one copy), for {@link #predict}. */
+  public static INDArray features(float[] rowMajorFeatures, int rows, int numFeatures) {
     InvalidInputException.check(rows >= 1 && numFeatures >= 1,
         "rows and numFeatures must be >= 1, found %d and %d", rows, numFeatures);
     InvalidInputException.check(

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
@@ -15,6 +16,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.Platform;
 
 /**
  * Reads features, label and row key straight from Spark's internal rows, without boxing per element.
@@ -194,6 +196,12 @@ public final class FeatureDecoder implements Serializable {
         if (a.numElements() != n) {
           return lengthReason(a.numElements());
         }
+        if (a instanceof UnsafeArrayData u && noNulls(u, n)) {
+          // Spark's own layout: [numElements][null bits][values]; copy the values in one go
+          Platform.copyMemory(u.getBaseObject(), u.getBaseOffset() + UnsafeArrayData.calculateHeaderPortionInBytes(n),
+              dest, Platform.FLOAT_ARRAY_OFFSET + (long) offset * Float.BYTES, (long) n * Float.BYTES);
+          break;
+        }
         for (int j = 0; j < n; j++) {
           if (a.isNullAt(j)) {
             return "feature " + j + " of " + featureDescription + " is null";
@@ -263,6 +271,18 @@ public final class FeatureDecoder implements Serializable {
       }
     }
     return null;
+  }
+
+  /** True when none of the array's {@code n} null bits is set (one long per 64 elements). */
+  private static boolean noNulls(UnsafeArrayData u, int n) {
+    Object base = u.getBaseObject();
+    long bits = u.getBaseOffset() + 8;
+    for (int w = 0; w < (n + 63) / 64; w++) {
+      if (Platform.getLong(base, bits + 8L * w) != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private String featureName(int j) {

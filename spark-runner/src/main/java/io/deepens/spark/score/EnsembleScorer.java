@@ -32,6 +32,7 @@ import org.apache.spark.unsafe.types.UTF8String;
 import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.SerializableConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Applies one resolved ensemble version to a table, partition by partition, in batches of a fixed number of rows:
@@ -250,6 +251,8 @@ public final class EnsembleScorer implements Serializable {
         float[] batch = valid * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, valid * numFeatures);
         int samples = Math.max(1, mcSamples);
         float[][] comp = new float[m * samples][];
+        // one off-heap copy of the batch, shared by every member (not one per member)
+        INDArray shared = mcSamples > 0 ? null : MemberModels.features(batch, valid, numFeatures);
         for (int k = 0; k < m; k++) {
           if (mcSamples > 0) {
             float[][] s = McDropout.sample(nets[k], batch, valid, numFeatures, mcSamples,
@@ -257,7 +260,7 @@ public final class EnsembleScorer implements Serializable {
                     (int) (partition * 1_000_003L + batchNo)));
             System.arraycopy(s, 0, comp, k * samples, samples);
           } else {
-            comp[k] = MemberModels.predict(nets[k], batch, valid, numFeatures);
+            comp[k] = MemberModels.predict(nets[k], shared);
           }
         }
         if (classification) {
@@ -310,8 +313,9 @@ public final class EnsembleScorer implements Serializable {
     try {
       float[] batch = rows * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, rows * numFeatures);
       float[][] out = new float[nets.length][];
+      INDArray shared = MemberModels.features(batch, rows, numFeatures);
       for (int k = 0; k < nets.length; k++) {
-        out[k] = MemberModels.predict(nets[k], batch, rows, numFeatures);
+        out[k] = MemberModels.predict(nets[k], shared);
       }
       return out;
     } finally {
