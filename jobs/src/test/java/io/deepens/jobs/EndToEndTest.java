@@ -62,6 +62,18 @@ class EndToEndTest {
     assertEquals(2, again.code(), "an existing output is refused without --mode overwrite");
     assertTrue(again.err().contains("--mode overwrite"), again.err());
 
+    String narrow = tmp.resolve("scored-narrow").toString();
+    Run keep = main("score", "--ensemble", store, "--input", data + "/ood", "--output", narrow, "--keep", "id",
+        "--master", "local[2]");
+    assertEquals(0, keep.code(), keep.err());
+    SparkSession check = SparkSession.builder().master("local[1]").appName("e2e-keep").getOrCreate();
+    try {
+      assertEquals(List.of("id", "prediction", "probability", "max_probability", "predictive_entropy",
+          "expected_entropy", "mutual_information"), List.of(check.read().parquet(narrow).columns()));
+    } finally {
+      check.stop();
+    }
+
     String report = tmp.resolve("report").toString();
     Run eval = main("evaluate", "--ensemble", store + "#v000001", "--test", data + "/test", "--ood", data + "/ood",
         "--report", report, "--master", "local[2]");

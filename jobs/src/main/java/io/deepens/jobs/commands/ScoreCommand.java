@@ -50,6 +50,9 @@ public final class ScoreCommand implements Command {
           --mode M               error (default: refuse an existing output) or overwrite
           --batch-size N         rows per forward pass (default 2048)
           --features C,...       feature column(s) if they differ from the spec's
+          --keep C,...           write only these input columns (e.g. the key) beside the outputs; by default every
+                                 input column is kept. Leaving a wide feature column out of the output is the
+                                 biggest saving in a scoring job (see scripts/bench/README.md)
           --master URL           Spark master (default: spark-submit's, else local[*])
           --conf K=V             extra Spark configuration (repeatable)""";
   }
@@ -57,7 +60,7 @@ public final class ScoreCommand implements Command {
   @Override
   public Set<String> options() {
     return Set.of("ensemble", "input", "output", "invalid", "format", "output-format", "partition-by", "mode",
-        "batch-size", "features", "master", "conf");
+        "batch-size", "features", "keep", "master", "conf");
   }
 
   @Override
@@ -86,6 +89,21 @@ public final class ScoreCommand implements Command {
     Dataset<Row> in = Tables.read(spark, input, a.get("format"));
     LongAccumulator skipped = spark.sparkContext().longAccumulator("deepens.skippedRows");
     Dataset<Row> out = scorer.score(spark, in, features, null, policy, batch, skipped);
+    if (a.get("keep") != null) {
+      List<String> keep = new java.util.ArrayList<>(List.of(a.get("keep").split(",")));
+      for (String c : keep) {
+        InvalidInputException.check(List.of(in.columns()).contains(c),
+            "score: --keep names column '%s', which the input does not have; its columns are %s", c,
+            List.of(in.columns()));
+      }
+      for (String c : out.columns()) {
+        if (!List.of(in.columns()).contains(c)) {
+          keep.add(c);
+        }
+      }
+      out = out.select(keep.stream().map(org.apache.spark.sql.functions::col)
+          .toArray(org.apache.spark.sql.Column[]::new));
+    }
     DataFrameWriter<Row> w = out.write().format(a.get("output-format", "parquet")).mode(mode);
     if (a.get("partition-by") != null) {
       w = w.partitionBy(a.get("partition-by").split(","));
