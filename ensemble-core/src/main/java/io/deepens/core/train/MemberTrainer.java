@@ -51,6 +51,12 @@ import org.slf4j.LoggerFactory;
  * their training targets, kept in the network's {@link GaussianNllLoss}; every reported number (losses, RMSE,
  * predictions) is in target units.
  *
+ * <p>Plain MLP classifiers (ReLU, softmax, Adam, optional weight decay; no dropout or batch norm) train with
+ * {@link MlpTrainingStep}, which does {@code fit}'s arithmetic on the same network's parameters and Adam state
+ * without its per-iteration overhead (parameters equal {@code fit}'s to float rounding; resume and same-seed runs
+ * stay bit-identical); every other network trains with {@code net.fit}. System property
+ * {@value #FAST_MLP_PROPERTY}{@code =false} turns the lean step off.
+ *
  * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
  * thread pool is assumed, as with one Spark task per executor core).
  */

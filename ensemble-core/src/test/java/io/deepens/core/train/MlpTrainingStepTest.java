@@ -195,4 +195,21 @@ class MlpTrainingStepTest {
       assertEquals(vf, lean.report().epochs().get(e).validationNll(), 1e-3 * vf, "validation NLL, epoch " + e);
     }
   }
+
+  @Test
+  void leanMembersTrainedConcurrentlyMatchMembersTrainedAlone() throws Exception {
+    // Spark local mode runs several members' tasks in one JVM: the lean steps share OpenBLAS, nothing else.
+    EnsembleSpec twoEpochs = SPEC.withEpochs(2);
+    String alone0 = MemberTrainer.train(twoEpochs, 0, train, validation, null, null).report().paramsSha256();
+    String alone1 = MemberTrainer.train(twoEpochs, 1, train, validation, null, null).report().paramsSha256();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      var f0 = pool.submit(() -> MemberTrainer.train(twoEpochs, 0, train, validation, null, null));
+      var f1 = pool.submit(() -> MemberTrainer.train(twoEpochs, 1, train, validation, null, null));
+      assertEquals(alone0, f0.get().report().paramsSha256());
+      assertEquals(alone1, f1.get().report().paramsSha256());
+    } finally {
+      pool.shutdown();
+    }
+  }
 }

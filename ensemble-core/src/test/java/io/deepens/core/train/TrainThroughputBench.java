@@ -23,7 +23,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@code member}: {@link MemberTrainer#train} end to end (shuffle, batch copies, per-epoch checkpoint bytes),
  *       ITERS rounded to whole epochs of 50 minibatches; the first epoch(s) covering WARMUP_ITERS are not timed.
  * </ul>
- * Prints one line {@code RESULT mode threads samples_per_second}.
+ * Prints one line {@code RESULT mode threads samples_per_second samples_per_cpu_second}: the second figure divides
+ * by the process's CPU time over the timed iterations (all its threads, JIT and GC included; NaN for member mode),
+ * which a busy shared machine distorts far less than wall time.
  */
 public final class TrainThroughputBench {
   static final int BATCH = 128;
@@ -45,6 +47,11 @@ public final class TrainThroughputBench {
         """.formatted(epochs, threads), "bench");
   }
 
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getProcessCpuTime();
+  }
+
   public static void main(String[] args) {
     String mode = args[0];
     int threads = Integer.parseInt(args[1]);
@@ -53,6 +60,7 @@ public final class TrainThroughputBench {
     MemberTrainer.setThreads(threads);
     SplittableRandom rnd = new SplittableRandom(42);
     double sps;
+    double cpuSps = Double.NaN;
     if (mode.equals("member")) {
       int warmEpochs = Math.max(1, (warmup + BATCHES - 1) / BATCHES);
       int epochs = warmEpochs + Math.max(1, iters / BATCHES);
@@ -99,9 +107,11 @@ public final class TrainThroughputBench {
       }
       double sink = 0;
       long t0 = 0;
+      long c0 = 0;
       for (int it = 0; it < warmup + iters; it++) {
         if (it == warmup) {
           t0 = System.nanoTime();
+          c0 = cpuNanos();
         }
         DataSet d = batches[it % BATCHES];
         if (step != null) {
@@ -112,6 +122,8 @@ public final class TrainThroughputBench {
         }
       }
       double s = (System.nanoTime() - t0) / 1e9;
+      double cpu = (cpuNanos() - c0) / 1e9;
+      cpuSps = iters * (double) BATCH / cpu;
       if (step != null) {
         step.end();
       }
@@ -120,7 +132,7 @@ public final class TrainThroughputBench {
         throw new IllegalStateException("loss not finite");
       }
     }
-    System.out.printf(Locale.ROOT, "RESULT %s %d %.0f%n", mode, threads, sps);
+    System.out.printf(Locale.ROOT, "RESULT %s %d %.0f %.0f%n", mode, threads, sps, cpuSps);
     System.exit(0);
   }
 }
