@@ -75,6 +75,18 @@ class LocalTrainScoreTest {
   }
 
   @Test
+  void aSeparateValidationTableReplacesTheHashSplit() {
+    Dataset<Row> validation = SparkTestSupport.digits(spark, 0, 7, 5, 4);
+    SparkEnsembleTrainer.Result r = new SparkEnsembleTrainer(spark).train(train, validation,
+        SparkTestSupport.smallSpec(1, 1),
+        new SparkEnsembleTrainer.Options(tmp.resolve("store-val").toString(), "run-val", "digits", Map.of()));
+    Manifest m = r.manifest();
+    assertEquals(train.count(), m.data().trainRows(), "every row of the training table trains");
+    assertEquals(validation.count(), m.data().validationRows(), "the validation table is the validation set");
+    assertEquals(validation.count(), r.outcomes().get(0).validationKeys.length);
+  }
+
+  @Test
   void publishedVersionIsCompleteAndCheckpointsAreGone() throws Exception {
     Path store = tmp.resolve("store-a");
     assertEquals("v000001", Files.readString(store.resolve("LATEST")).trim());

@@ -133,6 +133,11 @@ public final class EnsembleStore {
    * stays valid while newer versions are published.
    */
   public Manifest resolve(String version) {
+    return readManifest(versionName(version));
+  }
+
+  /** The version name {@code version} stands for: itself, or what {@code LATEST} names for null/LATEST. */
+  public String versionName(String version) {
     String v = version;
     if (v == null || v.isBlank() || v.equals(LATEST)) {
       v = latestVersion()
@@ -141,7 +146,7 @@ public final class EnsembleStore {
     }
     InvalidInputException.check(
         VERSION.matcher(v).matches(), "version must look like v000001 or be LATEST, found '%s'", v);
-    return readManifest(v);
+    return v;
   }
 
   public Manifest readManifest(String version) {
@@ -424,14 +429,7 @@ public final class EnsembleStore {
    * logged and otherwise ignored.
    */
   public Manifest resolveAndLease(String version) {
-    String v = version;
-    if (v == null || v.isBlank() || v.equals(LATEST)) {
-      v = latestVersion()
-          .orElseThrow(() -> new InvalidInputException(
-              "store " + root + " has no published version (no " + LATEST + " file): train an ensemble first"));
-    }
-    InvalidInputException.check(
-        VERSION.matcher(v).matches(), "version must look like v000001 or be LATEST, found '%s'", v);
+    String v = versionName(version);
     lease(v);
     return readManifest(v);
   }

@@ -1,6 +1,7 @@
 package io.deepens.jobs.commands;
 
 import io.deepens.core.metrics.ClassificationMetrics;
+import io.deepens.core.weighting.EnsembleDiagnostics;
 import io.deepens.core.metrics.ReliabilityDiagram;
 import io.deepens.core.metrics.RocCurve;
 import io.deepens.jobs.ExitCode;
@@ -101,7 +102,8 @@ public final class EvaluateCommand implements Command {
     int used = Math.max(lastNonEmpty(e.miTest().counts()), hasOod ? lastNonEmpty(e.miOod().counts()) : 0) + 2;
     used = Math.min(Math.max(used, 6), e.miTest().edges().length);
     return new EvaluationReport(store, e.manifest().version(), e.testRows(), hasOod ? e.oodRows() : null, ens,
-        members, e.manifest().weights(), effective(e.manifest().weights()), temperature == 1.0 ? null : temperature,
+        members, e.manifest().weights(), EnsembleDiagnostics.effectiveMembers(e.manifest().weights()),
+        temperature == 1.0 ? null : temperature,
         rd.binLower(), rd.binUpper(), rd.count(), rd.meanConfidence(), rd.accuracy(),
         e.entropyTest().edges(), e.entropyTest().counts(), hasOod ? e.entropyOod().counts() : null,
         crop(e.miTest().edges(), used), crop(e.miTest().counts(), used - 1),
@@ -127,13 +129,6 @@ public final class EvaluateCommand implements Command {
     return java.util.Arrays.copyOf(a, n);
   }
 
-  private static double effective(double[] w) {
-    double s = 0;
-    for (double x : w) {
-      s += x * x;
-    }
-    return 1 / s;
-  }
 
   private static Curve curve(RocCurve c) {
     return new Curve(c.fpr(), c.tpr());
