@@ -13,15 +13,7 @@ DEPS="$(tr ':' '\n' < "$CP_FILE" | grep -v '/io/deepens/' | paste -sd: -)"
 CP="$ROOT/spark-runner/target/test-classes:$ROOT/jobs/target/classes:$ROOT/spark-runner/target/classes:$ROOT/ensemble-core/target/classes:$DEPS"
 # BENCH_CP_PREFIX: classes to put first (e.g. an older build of a few classes, for an A/B run)
 CP="${BENCH_CP_PREFIX:+$BENCH_CP_PREFIX:}$CP"
-OPENS=(-XX:+IgnoreUnrecognizedVMOptions
-  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
-  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
-  --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
-  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
-  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED
-  --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED
-  --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED)
+source "$ROOT/scripts/java-opens.sh"
 export SPARK_SCALA_VERSION=2.12
 # bench SUBCOMMAND ARGS...: runs io.deepens.spark.bench.ScoringBench (BENCH_JAVA_OPTS, default -Xmx4g)
 bench() {
