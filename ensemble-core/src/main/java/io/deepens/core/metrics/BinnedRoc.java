@@ -3,7 +3,6 @@ package io.deepens.core.metrics;
 import io.deepens.core.InvalidInputException;
 import java.io.Serializable;
 import java.util.Arrays;
-import java.util.Locale;
 
 /**
  * Bounded-memory, mergeable ROC analysis: two histograms (positives, negatives) over {@code [min, max]} with
@@ -35,68 +34,41 @@ public final class BinnedRoc implements Serializable {
   private final double min;
   private final double max;
   private final int bins;
-  private final double scale;
-  private final long[] pos;
-  private final long[] neg;
-  private long positives;
-  private long negatives;
+  /** Positive and negative scores binned alike: the binning and its checks are Histogram's. */
+  private final Histogram pos;
+  private final Histogram neg;
 
   public BinnedRoc(double min, double max, int bins) {
-    InvalidInputException.check(Double.isFinite(min) && Double.isFinite(max) && min < max,
-        "min and max must be finite with min < max, found min=%s max=%s", min, max);
-    InvalidInputException.check(bins >= 1, "bins must be >= 1, found %d", bins);
+    this.pos = new Histogram(min, max, bins);
+    this.neg = new Histogram(min, max, bins);
     this.min = min;
     this.max = max;
     this.bins = bins;
-    this.scale = bins / (max - min);
-    InvalidInputException.check(Double.isFinite(scale), "bins/(max-min) must be finite, found %s (min=%s max=%s)",
-        scale, min, max);
-    this.pos = new long[bins];
-    this.neg = new long[bins];
   }
 
   public void addPositive(double score) {
-    pos[bin(score, "positive")]++;
-    positives++;
+    pos.add(score, "positive score");
   }
 
   public void addNegative(double score) {
-    neg[bin(score, "negative")]++;
-    negatives++;
-  }
-
-  private int bin(double s, String kind) {
-    if (Double.isNaN(s)) {
-      throw new InvalidInputException(String.format(Locale.ROOT, "%s score must not be NaN, found NaN", kind));
-    }
-    if (s <= min) {
-      return 0;
-    }
-    if (s >= max) {
-      return bins - 1;
-    }
-    return Math.min(bins - 1, (int) ((s - min) * scale));
+    neg.add(score, "negative score");
   }
 
   /** Adds {@code o}'s counts into this one and returns this. Range and bins must match. */
   public BinnedRoc merge(BinnedRoc o) {
     InvalidInputException.check(o != null, "other must not be null");
-    InvalidInputException.check(o.min == min && o.max == max && o.bins == bins,
+    InvalidInputException.check(pos.sameLayout(o.pos),
         "can only merge BinnedRoc with the same layout: this has [%s, %s] in %d bins, other has [%s, %s] in %d bins",
         min, max, bins, o.min, o.max, o.bins);
-    for (int b = 0; b < bins; b++) {
-      pos[b] += o.pos[b];
-      neg[b] += o.neg[b];
-    }
-    positives += o.positives;
-    negatives += o.negatives;
+    pos.merge(o.pos);
+    neg.merge(o.neg);
     return this;
   }
 
   private void checkNonEmpty() {
-    InvalidInputException.check(positives > 0 && negatives > 0,
-        "ROC needs at least one positive and one negative score, found positives=%d negatives=%d", positives,
-        negatives);
+    InvalidInputException.check(pos.total() > 0 && neg.total() > 0,
+        "ROC needs at least one positive and one negative score, found positives=%d negatives=%d", pos.total(),
+        neg.total());
   }
 
   /** Binned AUROC; within {@link #maxError()} of the exact AUROC of the same scores. */
@@ -105,10 +77,10 @@ public final class BinnedRoc implements Serializable {
     double sum = 0;
     long below = 0;
     for (int b = 0; b < bins; b++) {
-      sum += (double) pos[b] * (2.0 * below + neg[b]);
-      below += neg[b];
+      sum += (double) pos.count(b) * (2.0 * below + neg.count(b));
+      below += neg.count(b);
     }
-    return sum / (2.0 * positives * (double) negatives);
+    return sum / (2.0 * pos.total() * (double) neg.total());
   }
 
   /** {@code ½ Σ_b P_b N_b / (P N)}: a proven bound on {@code |auroc() - exact AUROC|} (see the class doc). */
@@ -116,21 +88,21 @@ public final class BinnedRoc implements Serializable {
     checkNonEmpty();
     double shared = 0;
     for (int b = 0; b < bins; b++) {
-      shared += (double) pos[b] * neg[b];
+      shared += (double) pos.count(b) * neg.count(b);
     }
-    return 0.5 * shared / (positives * (double) negatives);
+    return 0.5 * shared / (pos.total() * (double) neg.total());
   }
 
   public double averagePrecision() {
     checkNonEmpty();
     long[][] s = steps();
-    return Roc.averagePrecision(s[0], s[1], positives);
+    return Roc.averagePrecision(s[0], s[1], pos.total());
   }
 
   public RocCurve curve() {
     checkNonEmpty();
     long[][] s = steps();
-    return Roc.curve(s[0], s[1], positives, negatives);
+    return Roc.curve(s[0], s[1], pos.total(), neg.total());
   }
 
   private long[][] steps() {
@@ -140,11 +112,11 @@ public final class BinnedRoc implements Serializable {
     long ctp = 0;
     long cfp = 0;
     for (int b = bins - 1; b >= 0; b--) {
-      if (pos[b] == 0 && neg[b] == 0) {
+      if (pos.count(b) == 0 && neg.count(b) == 0) {
         continue;
       }
-      ctp += pos[b];
-      cfp += neg[b];
+      ctp += pos.count(b);
+      cfp += neg.count(b);
       tp[t] = ctp;
       fp[t] = cfp;
       t++;
@@ -153,11 +125,11 @@ public final class BinnedRoc implements Serializable {
   }
 
   public long positives() {
-    return positives;
+    return pos.total();
   }
 
   public long negatives() {
-    return negatives;
+    return neg.total();
   }
 
   public double min() {

@@ -34,8 +34,13 @@ public final class Histogram implements Serializable {
   }
 
   public void add(double value) {
+    add(value, "value");
+  }
+
+  /** {@link #add(double)}, naming the value {@code what} in the NaN message (BinnedRoc's scores). */
+  void add(double value, String what) {
     if (Double.isNaN(value)) {
-      throw new InvalidInputException(String.format(Locale.ROOT, "value must not be NaN, found NaN"));
+      throw new InvalidInputException(String.format(Locale.ROOT, "%s must not be NaN, found NaN", what));
     }
     int b;
     if (value <= min) {
@@ -60,6 +65,16 @@ public final class Histogram implements Serializable {
     }
     total += other.total;
     return this;
+  }
+
+  /** The count of bin {@code b}, without copying (package code reads bins in loops). */
+  long count(int b) {
+    return counts[b];
+  }
+
+  /** True when {@code other} has the same range and bins. */
+  boolean sameLayout(Histogram other) {
+    return other.min == min && other.max == max && other.bins == bins;
   }
 
   /** A copy of the counts, one per bin. */

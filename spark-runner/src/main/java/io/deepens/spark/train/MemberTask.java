@@ -21,7 +21,6 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -88,8 +87,8 @@ public final class MemberTask implements Serializable {
     spec = spec.withResources(new ResourcesSpec(out.threads, spec.resources().gpusPerMember()));
 
     Path spill = Files.createTempDirectory(localDir(), "deepens-m" + member + "-");
-    List<Long> valKeys = new ArrayList<>();
-    List<Float> valLabels = new ArrayList<>();
+    long[] valKeys = new long[64];
+    int valCount = 0;
     TrainingSetBuilder train = new TrainingSetBuilder(numFeatures, spill.resolve("train"));
     TrainingSetBuilder val = new TrainingSetBuilder(numFeatures, spill.resolve("validation"));
     while (rows.hasNext()) {
@@ -99,8 +98,10 @@ public final class MemberTask implements Serializable {
       }
       if (t._1().validation) {
         val.add(t._2().features, t._2().label);
-        valKeys.add(t._1().rowKey);
-        valLabels.add(t._2().label);
+        if (valCount == valKeys.length) {
+          valKeys = java.util.Arrays.copyOf(valKeys, 2 * valCount);
+        }
+        valKeys[valCount++] = t._1().rowKey;
       } else {
         train.add(t._2().features, t._2().label);
       }
@@ -110,6 +111,11 @@ public final class MemberTask implements Serializable {
         out.attempt);
     try (TrainingSet trainSet = train.build(); TrainingSet valSet = val.build()) {
       out.trainRows = trainSet.numRows();
+      out.validationKeys = java.util.Arrays.copyOf(valKeys, valCount);
+      out.validationLabels = new float[valSet.numRows()];
+      for (int i = 0; i < out.validationLabels.length; i++) {
+        out.validationLabels[i] = valSet.label(i);
+      }
       LOG.info("member {}: {} training rows, {} validation rows, {} threads, attempt {}, executor {}{}", member,
           trainSet.numRows(), valSet.numRows(), out.threads, out.attempt, out.executorId,
           out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
@@ -128,9 +134,10 @@ public final class MemberTask implements Serializable {
         MemberModels.write(result.network(), bytes);
         org.apache.hadoop.fs.Path finalPath =
             new org.apache.hadoop.fs.Path(store.memberRunDir(runId, member), "final.zip");
-        store.writeAtomically(finalPath, bytes.toByteArray());
+        byte[] model = bytes.toByteArray();
+        store.writeAtomically(finalPath, model);
         out.modelPath = finalPath.toString();
-        out.modelSha256 = Sha256.of(bytes.toByteArray());
+        out.modelSha256 = Sha256.of(model);
         int n = valSet.numRows();
         float[] x = new float[n * numFeatures];
         for (int i = 0; i < n; i++) {
@@ -141,11 +148,6 @@ public final class MemberTask implements Serializable {
       }
     } finally {
       deleteQuietly(spill);
-    }
-    out.validationKeys = valKeys.stream().mapToLong(Long::longValue).toArray();
-    out.validationLabels = new float[valLabels.size()];
-    for (int i = 0; i < out.validationLabels.length; i++) {
-      out.validationLabels[i] = valLabels.get(i);
     }
     return List.of(out).iterator();
   }
