@@ -106,6 +106,9 @@ class LocalTrainScoreTest {
     List<Row> rows = scorer.score(spark, test, null, null, InvalidPolicy.FAIL, 37, null).orderBy("id")
         .collectAsList();
     assertEquals(test.count(), rows.size());
+    // the digits MLP members ran through the stacked forward pass (local mode: this JVM is the executor), so the
+    // comparison below checks that pass against DL4J's own output()
+    assertEquals(Boolean.TRUE, scorer.load().stackedForward());
     // independent computation: load the member files ourselves, run them one row at a time, mix by hand
     Manifest m = first.manifest();
     EnsembleStore store = EnsembleStore.open(tmp.resolve("store-a").toString(), new Configuration());

@@ -4,6 +4,7 @@ import io.deepens.core.InvalidInputException;
 import io.deepens.core.mixture.ClassificationUncertainty;
 import io.deepens.core.mixture.PosteriorMixture;
 import io.deepens.core.mixture.RegressionUncertainty;
+import io.deepens.core.train.fast.MlpEnsembleForward;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
@@ -244,25 +245,27 @@ public final class EnsembleScorer implements Serializable {
     }
 
     private void mixBatch(int valid, Object[][] outValues) {
-      MultiLayerNetwork[] nets = ensemble.borrow();
-      try {
-        PosteriorMixture mixture = ensemble.mixture();
-        int m = nets.length;
-        float[] batch = valid * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, valid * numFeatures);
-        int samples = Math.max(1, mcSamples);
-        float[][] comp = new float[m * samples][];
-        // one off-heap copy of the batch, shared by every member (not one per member)
-        INDArray shared = mcSamples > 0 ? null : MemberModels.features(batch, valid, numFeatures);
-        for (int k = 0; k < m; k++) {
-          if (mcSamples > 0) {
+      float[][] comp;
+      int samples = Math.max(1, mcSamples);
+      if (mcSamples > 0) {
+        MultiLayerNetwork[] nets = ensemble.borrow();
+        try {
+          float[] batch = valid * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, valid * numFeatures);
+          comp = new float[nets.length * samples][];
+          for (int k = 0; k < nets.length; k++) {
             float[][] s = McDropout.sample(nets[k], batch, valid, numFeatures, mcSamples,
                 io.deepens.core.random.Seeds.derive(seed, k, io.deepens.core.random.SeedPurpose.DROPOUT,
                     (int) (partition * 1_000_003L + batchNo)));
             System.arraycopy(s, 0, comp, k * samples, samples);
-          } else {
-            comp[k] = MemberModels.predict(nets[k], shared);
           }
+        } finally {
+          ensemble.release(nets);
         }
+      } else {
+        comp = predictMembers(ensemble, x, valid);
+      }
+      {
+        PosteriorMixture mixture = ensemble.mixture();
         if (classification) {
           ClassificationUncertainty u = mcSamples > 0
               ? mixture.classify(comp, samples, valid, outputs)
@@ -293,8 +296,6 @@ public final class EnsembleScorer implements Serializable {
                 u.epistemicVariance()[v]};
           }
         }
-      } finally {
-        ensemble.release(nets);
       }
     }
   }
@@ -309,6 +310,15 @@ public final class EnsembleScorer implements Serializable {
    * [rows x outputs] array per member.
    */
   public float[][] predictMembers(LoadedEnsemble ens, float[] x, int rows) {
+    // sized for the caller's whole buffer, so a short last batch reuses the same instance
+    MlpEnsembleForward fast = ens.borrowForward(Math.max(rows, x.length / numFeatures));
+    if (fast != null) {
+      try {
+        return fast.probabilities(x, rows);
+      } finally {
+        ens.releaseForward(fast);
+      }
+    }
     MultiLayerNetwork[] nets = ens.borrow();
     try {
       float[] batch = rows * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, rows * numFeatures);

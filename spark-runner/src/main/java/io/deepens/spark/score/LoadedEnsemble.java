@@ -5,6 +5,8 @@ import io.deepens.core.mixture.PosteriorMixture;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.core.train.MemberModels;
+import io.deepens.core.train.MemberTrainer;
+import io.deepens.core.train.fast.MlpEnsembleForward;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.List;
@@ -29,6 +31,9 @@ public final class LoadedEnsemble {
   private final PosteriorMixture mixture;
   private final MultiLayerNetwork[] prototypes;
   private final ConcurrentLinkedQueue<MultiLayerNetwork[]> pool = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<MlpEnsembleForward> forwards = new ConcurrentLinkedQueue<>();
+  /** Whether the members fit {@link MlpEnsembleForward}; null until first asked. */
+  private volatile Boolean fastEligible;
 
   private LoadedEnsemble(Manifest manifest, MultiLayerNetwork[] prototypes) {
     this.manifest = manifest;
@@ -91,5 +96,42 @@ public final class LoadedEnsemble {
 
   public void release(MultiLayerNetwork[] nets) {
     pool.add(nets);
+  }
+
+  /**
+   * The members' stacked MLP forward pass ({@link MlpEnsembleForward}) for batches of up to {@code maxBatch} rows,
+   * for this thread's exclusive use (give it back with {@link #releaseForward}); null when the members are outside
+   * its supported set (then use {@link #borrow} and DL4J's {@code output}) or {@code -Ddeepens.fastMlp=false}.
+   */
+  public MlpEnsembleForward borrowForward(int maxBatch) {
+    if (Boolean.FALSE.equals(fastEligible)
+        || !Boolean.parseBoolean(System.getProperty(MemberTrainer.FAST_MLP_PROPERTY, "true"))) {
+      return null;
+    }
+    MlpEnsembleForward f = forwards.poll();
+    if (f != null && f.maxBatch() >= maxBatch) {
+      return f;
+    }
+    java.util.Optional<MlpEnsembleForward> made;
+    synchronized (prototypes) {
+      made = MlpEnsembleForward.create(prototypes, maxBatch);
+    }
+    if (fastEligible == null) {
+      fastEligible = made.isPresent();
+      LOG.info("version {}: {}", manifest.version(), made.isPresent()
+          ? "members run through the stacked MLP forward pass" : "members run through DL4J's output()");
+    }
+    return made.orElse(null);
+  }
+
+  /** Whether batches ran through {@link MlpEnsembleForward}: true or false once a batch ran, null before. */
+  public Boolean stackedForward() {
+    return fastEligible;
+  }
+
+  public void releaseForward(MlpEnsembleForward f) {
+    if (f != null) {
+      forwards.add(f);
+    }
   }
 }
