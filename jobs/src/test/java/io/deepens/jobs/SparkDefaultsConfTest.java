@@ -57,12 +57,14 @@ class SparkDefaultsConfTest {
   static final List<String> PASS_THROUGH = List.of("spark.hadoop.", "spark.executorEnv.", "spark.deepens.");
 
   /** GPU and other resources: spark.{driver,executor,worker}.resource.NAME.{amount,discoveryScript,vendor}. */
-  static final Pattern RESOURCE = Pattern.compile("spark\\.(driver|executor|worker)\\.resource\\.([A-Za-z0-9._/-]+)\\.("
-      + ResourceUtils.AMOUNT() + "|" + ResourceUtils.DISCOVERY_SCRIPT() + "|" + ResourceUtils.VENDOR() + ")");
+  static final Pattern RESOURCE = Pattern.compile(
+      "spark\\.(driver|executor|worker)\\.resource\\.([A-Za-z0-9._/-]+)\\.(" + ResourceUtils.AMOUNT() + "|"
+          + ResourceUtils.DISCOVERY_SCRIPT() + "|" + ResourceUtils.VENDOR() + ")");
   static final Pattern TASK_RESOURCE = Pattern.compile("spark\\.task\\.resource\\.([A-Za-z0-9._/-]+)\\."
       + ResourceUtils.AMOUNT());
 
-  static final Pattern JAVACPP_OPTION = Pattern.compile("-Dorg\\.bytedeco\\.javacpp\\.(maxbytes|maxphysicalbytes)=(\\S+)");
+  static final Pattern JAVACPP_OPTION =
+      Pattern.compile("-Dorg\\.bytedeco\\.javacpp\\.(maxbytes|maxphysicalbytes)=(\\S+)");
 
   /** One {@code key value} line of a file: optional when written {@code #spark.key value}. */
   record Setting(int line, String key, String value, boolean optional) {}
@@ -78,10 +80,11 @@ class SparkDefaultsConfTest {
   void everyKeyAndValueIsOneSparkKnows() throws IOException {
     List<String> problems = new ArrayList<>();
     for (Path f : files()) {
-      List<String> found = check(f.getFileName().toString(), Files.readString(f));
-      problems.addAll(found);
+      String name = f.getFileName().toString();
+      String text = Files.readString(f);
+      problems.addAll(check(name, text));
       Map<String, String> all = new LinkedHashMap<>();
-      parse(f.getFileName().toString(), Files.readString(f), new ArrayList<>()).forEach(s -> all.put(s.key(), s.value()));
+      parse(name, text, new ArrayList<>()).forEach(s -> all.put(s.key(), s.value()));
       for (String required : List.of("spark.executor.memory", "spark.executor.cores", "spark.serializer",
           "spark.kryo.registrator", "spark.executor.extraJavaOptions", "spark.executor.resource.gpu.amount")) {
         if (!all.containsKey(required)) {
@@ -89,7 +92,8 @@ class SparkDefaultsConfTest {
         }
       }
       String opts = all.getOrDefault("spark.executor.extraJavaOptions", "");
-      if (!opts.contains("-Dorg.bytedeco.javacpp.maxbytes=") || !opts.contains("-Dorg.bytedeco.javacpp.maxphysicalbytes=")) {
+      if (!opts.contains("-Dorg.bytedeco.javacpp.maxbytes=")
+          || !opts.contains("-Dorg.bytedeco.javacpp.maxphysicalbytes=")) {
         problems.add(f.getFileName() + ": spark.executor.extraJavaOptions must set both ND4J off-heap limits");
       }
     }
@@ -104,7 +108,7 @@ class SparkDefaultsConfTest {
         spark.executor.memory                 4 gigs
         spark.executor.cores                  4
         spark.kryo.registrator                io.deepens.spark.kryo.DeepensKryoRegistrater
-        spark.executor.extraJavaOptions       -Dorg.bytedeco.javacpp.maxbytes=6g -Dorg.bytedeco.javacpp.maxphysicalbytes=2.5g
+        spark.executor.extraJavaOptions -Dorg.bytedeco.javacpp.maxbytes=6g -Dorg.bytedeco.javacpp.maxphysicalbytes=2.5g
         #spark.speculaton                     false
         #spark.executor.resource.gpu.amout    1
         spark.executor.cores                  2
@@ -112,10 +116,11 @@ class SparkDefaultsConfTest {
         """;
     List<String> problems = check("typos.conf", conf);
     String all = String.join("\n", problems);
-    for (String expected : List.of("typos.conf:2: unknown key spark.executor.memroy (did you mean spark.executor.memory?)",
+    for (String expected : List.of(
+        "typos.conf:2: unknown key spark.executor.memroy (did you mean spark.executor.memory?)",
         "typos.conf:3: spark.executor.memory = '4 gigs' does not parse",
-        "typos.conf:5: class io.deepens.spark.kryo.DeepensKryoRegistrater named by spark.kryo.registrator is not on the "
-            + "classpath",
+        "typos.conf:5: class io.deepens.spark.kryo.DeepensKryoRegistrater named by spark.kryo.registrator is not "
+            + "on the classpath",
         "typos.conf:6: -Dorg.bytedeco.javacpp.maxphysicalbytes=2.5g does not parse",
         "typos.conf:7: unknown key spark.speculaton (did you mean spark.speculation?)",
         "typos.conf:8: unknown key spark.executor.resource.gpu.amout",
@@ -127,9 +132,10 @@ class SparkDefaultsConfTest {
     List<String> tooSmall = check("small.conf", """
         spark.executor.memory                 4g
         spark.executor.memoryOverhead         2g
-        spark.executor.extraJavaOptions       -Dorg.bytedeco.javacpp.maxbytes=4g -Dorg.bytedeco.javacpp.maxphysicalbytes=7g
+        spark.executor.extraJavaOptions -Dorg.bytedeco.javacpp.maxbytes=4g -Dorg.bytedeco.javacpp.maxphysicalbytes=7g
         """);
-    assertEquals(List.of("small.conf: maxphysicalbytes 7168 MiB is less than spark.executor.memory + maxbytes = 8192 MiB",
+    assertEquals(List.of(
+        "small.conf: maxphysicalbytes 7168 MiB is less than spark.executor.memory + maxbytes = 8192 MiB",
         "small.conf: maxphysicalbytes 7168 MiB is not below the container's spark.executor.memory + "
             + "spark.executor.memoryOverhead = 6144 MiB"), tooSmall);
   }

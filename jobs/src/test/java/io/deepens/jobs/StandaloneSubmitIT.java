@@ -61,6 +61,10 @@ class StandaloneSubmitIT {
   void submitsImportTrainScoreEvaluateToAStandaloneClusterOfTwoWorkers() throws Exception {
     long started = System.nanoTime();
     dir = ROOT.resolve("jobs/target/it-standalone");
+    List<String> old = killProcessesOfThisFolder(); // a run whose JVM was killed could not stop its cluster
+    if (!old.isEmpty()) {
+      System.out.println("StandaloneSubmitIT: killed processes of an earlier run: " + old);
+    }
     deleteRecursively(dir);
     Files.createDirectories(dir);
     Path data = dir.resolve("data");
@@ -100,9 +104,9 @@ class StandaloneSubmitIT {
       // the scheduler's rerun of a finished run id, through spark-submit too: nothing new, exit 0
       Map<String, String> before = OperationsTest.snapshot(store);
       t = System.nanoTime();
-      Result again = submit("rerun", false, List.of("train", "--config", ROOT.resolve("conf/digits-mlp.yaml").toString(),
-          "--data", data + "/train", "--store", store.toString(), "--members", "2", "--epochs", "3",
-          "--run-id", "it-1"));
+      Result again = submit("rerun", false, List.of("train",
+          "--config", ROOT.resolve("conf/digits-mlp.yaml").toString(), "--data", data + "/train",
+          "--store", store.toString(), "--members", "2", "--epochs", "3", "--run-id", "it-1"));
       assertEquals(0, again.code, again.describe());
       assertTrue(again.out.contains("nothing to do: run it-1 was already published as " + store + "#v000001"),
           again.describe());
@@ -120,7 +124,8 @@ class StandaloneSubmitIT {
         assertEquals(List.of(), left, "processes left after 'local-cluster.sh stop' (killed now)");
         deleteRecursively(dir);
       } else {
-        System.out.println("StandaloneSubmitIT failed: logs kept in " + dir);
+        System.out.println("StandaloneSubmitIT failed: logs kept in " + dir
+            + (left.isEmpty() ? "" : "; processes left after the stop, killed: " + left));
       }
     }
   }
@@ -178,12 +183,10 @@ class StandaloneSubmitIT {
   }
 
   /**
-   * Stops the cluster with the script (by the pids it recorded), then finds any process still running from this
-   * test's folder (executors, drivers: their command lines name it), kills it by its pid and returns its
-   * description.
+   * Stops the cluster with the script (by the pids it recorded), then kills any process still running from this
+   * test's folder and returns their descriptions.
    */
   List<String> stopCluster() throws Exception {
-    List<Long> pids = clusterPids();
     if (env != null) {
       Result r = run("cluster-stop", List.of("bash", ROOT.resolve("scripts/local-cluster.sh").toString(), "stop"),
           Duration.ofSeconds(120));
@@ -199,17 +202,29 @@ class StandaloneSubmitIT {
       }
       shutdownHook = null;
     }
+    return killProcessesOfThisFolder();
+  }
+
+  /**
+   * Waits up to 30 s for the processes whose command line names this test's folder (master, workers, executors,
+   * drivers: their class path is in it) to end, then kills those left, each by its pid, and returns them.
+   */
+  List<String> killProcessesOfThisFolder() {
     List<String> left = new ArrayList<>();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     List<ProcessHandle> ours;
     do { // executors exit shortly after their worker
       ours = ProcessHandle.allProcesses()
-          .filter(p -> pids.contains(p.pid()) || p.info().commandLine().map(c -> c.contains(dir.toString()))
-              .orElse(false))
+          .filter(p -> p.info().commandLine().map(c -> c.contains(dir.toString())).orElse(false))
           .filter(p -> p.pid() != ProcessHandle.current().pid())
           .toList();
       if (!ours.isEmpty()) {
-        Thread.sleep(500);
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
       }
     } while (!ours.isEmpty() && System.nanoTime() < deadline);
     for (ProcessHandle p : ours) {
