@@ -5,9 +5,11 @@
 #   scripts/local-cluster.sh status
 #   scripts/local-cluster.sh stop     # stops the processes this script started, by pid
 # Then: scripts/submit.sh --master spark://127.0.0.1:7177 train --config conf/digits-mlp.yaml ...
-# Environment: DEEPENS_MASTER_PORT (7177), DEEPENS_MASTER_UI_PORT (8180; workers use the next two),
-#   DEEPENS_CLUSTER_DIR (work/local-cluster: pids, logs, worker dirs), DEEPENS_WORKER_GPUS (e.g. "0,1": fake or
-#   real GPU addresses each worker offers, through conf/gpu-discovery.sh).
+# Environment: DEEPENS_MASTER_PORT (7177), DEEPENS_MASTER_UI_PORT (8180; workers use the next two unless
+#   DEEPENS_WORKER_UI_PORT is set, 0 for any free port), DEEPENS_CLUSTER_DIR (work/local-cluster: pids, logs, worker
+#   dirs), DEEPENS_SPARK_HOME (work/spark-home, see spark-home.sh), DEEPENS_WORKER_CORES (1), DEEPENS_WORKER_MEMORY
+#   (2g), DEEPENS_WORKER_GPUS (e.g. "0,1": fake or real GPU addresses each worker offers, through
+#   conf/gpu-discovery.sh). Needs only bash, coreutils and Java 17 (no curl).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/spark-home.sh"
 
@@ -17,8 +19,13 @@ DIR="${DEEPENS_CLUSTER_DIR:-$DEEPENS_ROOT/work/local-cluster}"
 PIDS="$DIR/pids"
 MASTER="spark://127.0.0.1:$PORT"
 
+# the number of workers registered with the master, from its web UI's JSON (an HTTP/1.0 GET through bash's
+# /dev/tcp, so that a bare machine without curl can run this)
 alive_workers() {
-  curl -s --max-time 2 "http://127.0.0.1:$UI/json/" | grep -o '"aliveworkers" *: *[0-9]*' | grep -o '[0-9]*$' || echo 0
+  local body
+  body=$( (exec 3<>"/dev/tcp/127.0.0.1/$UI" \
+    && printf 'GET /json/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 && timeout 2 cat <&3) 2>/dev/null) || true
+  grep -o '"aliveworkers" *: *[0-9]*' <<< "$body" | grep -o '[0-9]*$' || echo 0
 }
 
 alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
@@ -65,7 +72,8 @@ start() {
     nohup java -Xmx512m "${OPENS[@]}" "${gpu_opts[@]}" -cp "$SPARK_HOME/jars/*" \
       org.apache.spark.deploy.worker.Worker "$MASTER" --host 127.0.0.1 \
       --cores "${DEEPENS_WORKER_CORES:-1}" --memory "${DEEPENS_WORKER_MEMORY:-2g}" \
-      --webui-port $((UI + w)) --work-dir "$DIR/worker-$w" > "$DIR/logs/worker-$w.log" 2>&1 &
+      --webui-port "${DEEPENS_WORKER_UI_PORT:-$((UI + w))}" --work-dir "$DIR/worker-$w" \
+      > "$DIR/logs/worker-$w.log" 2>&1 &
     echo "worker-$w $!" >> "$PIDS"
   done
   # wait until both workers have registered with the master (its web UI's JSON lists them)

@@ -11,9 +11,7 @@ START=$(date +%s)
 
 if [[ ! -f jobs/target/classes/io/deepens/jobs/Main.class || ! -f jobs/target/runtime-classpath.txt ]]; then
   echo "== building (mvn install -DskipTests) ..."
-  mvn -B -q -DskipTests install
-  mvn -B -q -pl jobs dependency:build-classpath -Dmdep.includeScope=compile \
-    -Dmdep.outputFile="$ROOT/jobs/target/runtime-classpath.txt"
+  mvn -B -q -DskipTests install   # also writes jobs/target/runtime-classpath.txt
 fi
 
 RUN="quickstart-$(date -u +%Y%m%d-%H%M%S)"

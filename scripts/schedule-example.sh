@@ -5,16 +5,17 @@
 # cron (02:15 UTC every night; the log keeps the one-line outcome of every night):
 #   15 2 * * *  STORE=hdfs:///models/digits DATA=hdfs:///lake/digits/train /opt/deepens/scripts/schedule-example.sh >> /var/log/deepens-nightly.log 2>&1
 #
-# Airflow (BashOperator: the script maps "already published" to success and retries resumable failures itself):
+# Airflow (BashOperator: the script retries resumable failures itself; "already published" is exit 0 anyway):
 #   BashOperator(task_id="deepens_train",
 #                bash_command="/opt/deepens/scripts/schedule-example.sh ",
 #                env={"RUN_DATE": "{{ ds }}", "STORE": "hdfs:///models/digits", "DATA": "hdfs:///lake/digits/train"},
 #                append_env=True, retries=2, retry_delay=timedelta(minutes=20))
 #   With RUN_DATE={{ ds }} the run id is the logical date's, so clearing or backfilling a day reruns that day's run id:
-#   finished -> exit 4 (mapped to 0 here), crashed -> resumes from its checkpoints.
+#   finished -> exit 0, nothing trained ("nothing to do: run ... was already published as STORE#v..."),
+#   crashed -> resumes from its checkpoints.
 #
-# The exact spark-submit call this script makes (what a SparkSubmitOperator would run; note that SparkSubmitOperator
-# fails the task on exit 4 too, so prefer the BashOperator above or treat 4 as success yourself):
+# The exact spark-submit call this script makes (what a SparkSubmitOperator would run: a published run and a rerun
+# of one both exit 0; its retries would also rerun exit 2, which cannot help):
 #   spark-submit --class io.deepens.jobs.Main --master yarn --deploy-mode client \
 #     --conf spark.task.cpus=1 \
 #     jobs/target/deepens-jobs-0.1.0-SNAPSHOT-all.jar \
@@ -24,9 +25,10 @@
 # YARN/Kubernetes report only success or failure, and --config must be shipped with --files.
 #
 # deepens exit codes (README, "Exit codes"):
-#   0 published          1 internal error (bug)        2 bad input: fix it, retrying will not help
-#   3 infrastructure (retry: the same run id resumes)   4 nothing to do: this run id is already published
-#   5 busy: another live process is training this run id right now
+#   0 published, or nothing to do (this run id was already published; the outcome line names the version)
+#   1 internal error (bug)   2 bad input: fix it, retrying will not help   3 infrastructure (retry: the same run id
+#   resumes)   5 busy: another live process is training this run id right now   (4 is gc's "nothing to remove";
+#   train never exits 4)
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,10 +58,9 @@ while :; do
   "${cmd[@]}"
   rc=$?
   case $rc in
-    0) echo "$(date -u +%FT%TZ) schedule-example: run $RUN_ID published to $STORE (see the line above for the version)"; exit 0 ;;
-    4) echo "$(date -u +%FT%TZ) schedule-example: run $RUN_ID was already published; nothing to do"; exit 0 ;;
+    0) echo "$(date -u +%FT%TZ) schedule-example: run $RUN_ID is published in $STORE (the outcome line above names the version and says 'nothing to do' on a rerun)"; exit 0 ;;
     5) echo "$(date -u +%FT%TZ) schedule-example: run $RUN_ID is being trained by another process; not starting a second one" >&2
-       exit 5 ;;   # let the scheduler retry later: it will then get 4 (published) or resume a crashed run
+       exit 5 ;;   # let the scheduler retry later: it will then get 0 (published) or resume a crashed run
     3) if (( attempt < RETRIES )); then
          attempt=$((attempt + 1))
          echo "$(date -u +%FT%TZ) schedule-example: infrastructure failure (exit 3); retrying in ${RETRY_SLEEP}s, resuming from checkpoints" >&2

@@ -7,11 +7,12 @@ DEEPENS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$DEEPENS_ROOT/scripts/java-opens.sh"
 
 deepens_spark_home() {
+  # written by the build (jobs/pom.xml, maven-dependency-plugin at generate-resources): third-party jars only
   local cp_file="$DEEPENS_ROOT/jobs/target/runtime-classpath.txt"
   if [[ ! -f "$cp_file" ]]; then
-    echo "building the runtime classpath (mvn dependency:build-classpath) ..." >&2
-    (cd "$DEEPENS_ROOT" && mvn -B -q -pl jobs dependency:build-classpath -Dmdep.includeScope=compile \
-      -Dmdep.outputFile="$cp_file" >&2) || { echo "could not build $cp_file (run mvn install first)" >&2; return 3; }
+    echo "building (mvn -B -DskipTests package) to get $cp_file and the application jar ..." >&2
+    (cd "$DEEPENS_ROOT" && mvn -B -q -DskipTests package >&2) \
+      || { echo "could not build $cp_file: run 'mvn -B -DskipTests package'" >&2; return 3; }
   fi
   SPARK_HOME="${DEEPENS_SPARK_HOME:-$DEEPENS_ROOT/work/spark-home}"
   if [[ ! -d "$SPARK_HOME/jars" || "$cp_file" -nt "$SPARK_HOME/jars" ]]; then
@@ -19,7 +20,7 @@ deepens_spark_home() {
     mkdir -p "$SPARK_HOME/jars"
     local jar
     tr ':' '\n' < "$cp_file" | grep '\.jar$' \
-      | grep -v -e '/io/deepens/' -e '/org/deeplearning4j/' -e '/org/nd4j/' -e '/org/bytedeco/' \
+      | grep -v -e '/io/deepens/' -e '/deepens-[^/]*\.jar$' -e '/org/deeplearning4j/' -e '/org/nd4j/' -e '/org/bytedeco/' \
       | while read -r jar; do ln -sf "$jar" "$SPARK_HOME/jars/$(basename "$jar")"; done
   fi
   if ! ls "$SPARK_HOME"/jars/spark-core_*.jar >/dev/null 2>&1; then

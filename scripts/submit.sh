@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Submits deepens to a Spark master the way spark-submit does: the application jar
 # jobs/target/deepens-jobs-*-all.jar with main class io.deepens.jobs.Main, client deploy mode.
-#   scripts/submit.sh [spark-submit options] <train|score|evaluate|inspect|import> [deepens arguments]
+#   scripts/submit.sh [spark-submit options] <train|score|evaluate|inspect|import|gc> [deepens arguments]
 #   scripts/submit.sh --master spark://127.0.0.1:7177 --executor-memory 1g \
 #       train --config conf/digits-mlp.yaml --data work/digits/train --store work/store --members 2
 # Uses $SPARK_HOME/bin/spark-submit or spark-submit on PATH when there is one; otherwise runs
 # org.apache.spark.deploy.SparkSubmit (the class spark-submit runs) from the build's jars (scripts/spark-home.sh),
 # with Spark's Java 17 options. Relative paths in the deepens arguments are resolved by the driver (this
-# machine) and by executors; use absolute paths or URIs on a real cluster.
-# Environment: DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SUBMIT_DRY_RUN=1 prints the command instead of running it.
+# machine) and by executors; use absolute paths or URIs on a real cluster. Spark settings for a cluster:
+# --properties-file conf/spark-defaults-standalone.conf (or -yarn, -k8s).
+# Environment: DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SPARK_SUBMIT (a spark-submit to use, or 'build' for the build's
+# SparkSubmit even when Spark is installed, as the standalone submission test does), DEEPENS_SUBMIT_DRY_RUN=1
+# prints the command instead of running it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/spark-home.sh"
 
@@ -23,12 +26,12 @@ APP_JAR="${jars[0]}"
 spark_opts=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    train|score|evaluate|inspect|import|help|--help) break ;;
+    train|score|evaluate|inspect|import|gc|help|--help) break ;;
     *) spark_opts+=("$1"); shift ;;
   esac
 done
 if [[ $# -eq 0 ]]; then
-  echo "usage: $0 [spark-submit options] <train|score|evaluate|inspect|import> [arguments]" >&2
+  echo "usage: $0 [spark-submit options] <train|score|evaluate|inspect|import|gc> [arguments]" >&2
   exit 2
 fi
 
@@ -36,7 +39,9 @@ common=(--class io.deepens.jobs.Main --driver-memory "${DEEPENS_DRIVER_MEMORY:-2
   --conf "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=$DEEPENS_ROOT/conf/log4j2.properties")
 
 SUBMIT=""
-if [[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]]; then
+if [[ -n "${DEEPENS_SPARK_SUBMIT:-}" ]]; then
+  [[ "$DEEPENS_SPARK_SUBMIT" == build ]] || SUBMIT="$DEEPENS_SPARK_SUBMIT"
+elif [[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]]; then
   SUBMIT="$SPARK_HOME/bin/spark-submit"
 elif command -v spark-submit >/dev/null 2>&1; then
   SUBMIT="$(command -v spark-submit)"

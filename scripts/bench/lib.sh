@@ -3,8 +3,7 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CP_FILE="$ROOT/jobs/target/runtime-classpath.txt"
 if [[ ! -f "$CP_FILE" || ! -f "$ROOT/jobs/target/classes/io/deepens/jobs/Main.class" ]]; then
-  (cd "$ROOT" && mvn -B -q -DskipTests install >&2 \
-    && mvn -B -q -pl jobs dependency:build-classpath -Dmdep.includeScope=compile -Dmdep.outputFile="$CP_FILE" >&2)
+  (cd "$ROOT" && mvn -B -q -DskipTests install >&2) # the build writes $CP_FILE
 fi
 if [[ ! -f "$ROOT/spark-runner/target/test-classes/io/deepens/spark/bench/ScoringBench.class" ]]; then
   (cd "$ROOT" && mvn -B -q -o -pl spark-runner test-compile >&2)

@@ -2,7 +2,11 @@ package io.deepens.jobs;
 
 /** Exit codes a scheduler can act on. */
 public enum ExitCode {
-  /** Done: the result is where the last log line says. */
+  /**
+   * Done: the result is where the last log line says. Also a rerun of a finished {@code train --run-id}: nothing
+   * is trained or published and the outcome line says {@code nothing to do: run ID was already published as
+   * STORE#VERSION}.
+   */
   OK(0),
   /** An unexpected internal error (a bug): report it. */
   INTERNAL(1),
@@ -11,13 +15,15 @@ public enum ExitCode {
   /** Infrastructure failure (file system, cluster, lost executors beyond retries): retrying may help. */
   INFRASTRUCTURE(3),
   /**
-   * Nothing to do: the run id was already published (a rerun of a finished run). The output says which version it
-   * published. A scheduler should treat it as success.
+   * Nothing to do: {@code gc} found nothing to remove (with {@code --dry-run}: would remove nothing), so a script
+   * can tell that from a clean-up that happened. A scheduler should treat it as success. {@code train} never
+   * returns it: a rerun of a finished run exits {@link #OK}.
    */
   NOTHING_TO_DO(4),
   /**
    * Busy: another live process holds this run id's lock (it is training it now). Nothing was changed; retry later
-   * or check the holder the message names.
+   * (the rerun then exits {@link #OK}, resuming or finding the run published) or check the holder the message
+   * names.
    */
   BUSY(5);
 

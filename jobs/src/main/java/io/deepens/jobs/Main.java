@@ -175,7 +175,8 @@ public final class Main {
     commands.values().forEach(c -> sb.append(String.format("  %-9s %s%n", c.name(), c.summary())));
     sb.append("\n'deepens <command> --help' shows a command's options.\n");
     sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, 3 infrastructure failure (retry), 4 nothing"
-        + " to do (run id already published), 5 busy (another process holds the run id)");
+        + " to do (gc removed nothing; a rerun of a published train run id exits 0), 5 busy (another process holds"
+        + " the run id)");
     return sb.toString();
   }
 }

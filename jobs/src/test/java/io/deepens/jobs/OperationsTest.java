@@ -107,16 +107,34 @@ class OperationsTest {
   }
 
   @Test
-  void rerunningAPublishedRunIdPublishesNothingAndSaysWhereTheResultIs() {
+  void rerunningAPublishedRunIdPublishesNothingExits0AndSaysWhereTheResultIs() throws Exception {
+    Map<String, String> before = snapshot(Path.of(storeA));
     List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
     EndToEndTest.Run r = capturingLog(log, () -> main(train(storeA, "nightly-1")));
-    assertEquals(ExitCode.NOTHING_TO_DO.code, r.code(), r.err());
+    assertEquals(0, r.code(), "a rerun of a finished run is a success (exit 0): " + r.err());
     assertTrue(r.out().contains("nothing to do: run nightly-1 was already published as " + storeA + "#v000001"),
         r.out());
+    assertFalse(r.out().contains("published " + storeA + "#"), "no new publication is announced: " + r.out());
     assertEquals(List.of("v000001"), open(storeA).versions());
+    assertEquals("v000001", open(storeA).latestVersion().orElseThrow());
+    assertEquals(before, snapshot(Path.of(storeA)),
+        "the rerun wrote nothing to the store: no version, checkpoint, lock, staging folder or run record");
     assertTrue(log.stream().anyMatch(l -> l.startsWith("org.apache.spark.SparkContext")), "Spark logged " + log);
     assertEquals("io.deepens.jobs.Main: outcome: nothing to do: run nightly-1 was already published as " + storeA
-        + "#v000001 (exit 4)", log.get(log.size() - 1), "the outcome is the last log line, after Spark's shutdown");
+        + "#v000001 (exit 0)", log.get(log.size() - 1), "the outcome is the last log line, after Spark's shutdown");
+  }
+
+  /** Every file under {@code dir} (relative path) with its size, modification time and SHA-256. */
+  static Map<String, String> snapshot(Path dir) throws Exception {
+    Map<String, String> m = new java.util.TreeMap<>();
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.toList()) {
+        String key = dir.relativize(p).toString();
+        m.put(key, Files.isDirectory(p) ? "dir"
+            : Files.size(p) + " " + Files.getLastModifiedTime(p) + " " + Sha256.of(Files.readAllBytes(p)));
+      }
+    }
+    return m;
   }
 
   /** Runs {@code body} with every log event (Spark's SparkContext at INFO, as in conf/log4j2.properties) captured. */

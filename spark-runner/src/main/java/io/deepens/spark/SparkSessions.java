@@ -37,7 +37,7 @@ public final class SparkSessions {
     return SparkSession.builder().config(conf).getOrCreate();
   }
 
-  /** Kryo with deepens' registrator (which also registers ND4J's arrays). */
+  /** Kryo with deepens' registrator, added to any registrators already configured. */
   public static SparkConf configureKryo(SparkConf conf) {
     conf.set("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
     String registrators = conf.get("spark.kryo.registrator", "");

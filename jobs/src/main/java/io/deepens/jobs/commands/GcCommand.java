@@ -36,7 +36,8 @@ public final class GcCommand implements Command {
           --dry-run              print what would be removed, change nothing
 
         Also removes expired leases, checkpoints of runs that were published, and staging folders of published
-        runs or older than a day. 'train --keep N' applies the same rule after publishing.""";
+        runs or older than a day. 'train --keep N' applies the same rule after publishing.
+        Exits 0 when it removed something (or, with --dry-run, would), 4 when there is nothing to remove.""";
   }
 
   @Override

@@ -59,8 +59,9 @@ public final class TrainCommand implements Command {
           --gpus-per-member G    override resources.gpusPerMember: a whole number, or 1/n <= 0.5 (0.25 packs four
                                  members on one GPU); needs a cluster master with GPU resources
           --run-id ID            name of this run (default: run-<UTC time>); checkpoints live under it.
-                                 Idempotent: a run id already published does nothing (exit 4); a crashed one
-                                 resumes from its checkpoints; one being trained elsewhere fails at once (exit 5)
+                                 Idempotent: a run id already published trains and publishes nothing and exits 0
+                                 ('nothing to do: ...'); a crashed one resumes from its checkpoints; one being
+                                 trained elsewhere fails at once (exit 5)
           --warm-start V         initialise the members from version V of the same store (LATEST or vNNNNNN;
                                  same member count); recorded in the manifest's provenance
           --keep N               after publishing, remove all but the newest N versions (never LATEST nor one a
@@ -142,13 +143,17 @@ public final class TrainCommand implements Command {
     }
   }
 
+  /**
+   * A rerun of a finished run: success (exit 0), because the run's result exists. The outcome line starts with
+   * {@code nothing to do:} and names the version, so a caller that cares can tell it from a fresh publication
+   * ({@code published STORE#vNNNNNN} on stdout).
+   */
   private static ExitCode alreadyPublished(String store, EnsembleStore.PublishedRun p) {
-    String where = store + "#" + p.version();
-    Outcome.set("nothing to do: run {} was already published as {}{}", p.runId(), where,
-        p.exists() ? "" : " (since removed by retention)");
-    System.out.println("nothing to do: run " + p.runId() + " was already published as " + where
-        + (p.exists() ? "" : " (since removed by retention)"));
-    return ExitCode.NOTHING_TO_DO;
+    String message = "nothing to do: run " + p.runId() + " was already published as " + store + "#" + p.version()
+        + (p.exists() ? "" : " (since removed by retention)");
+    Outcome.set("{}", message);
+    System.out.println(message);
+    return ExitCode.OK;
   }
 
   private ExitCode train(Args a, SparkSession spark, EnsembleSpec spec, String data, String store, EnsembleStore st,
