@@ -17,25 +17,34 @@ echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg); $(np
 
 val() { sed -n "s/^$1=//p"; }
 GEMM=$(bench gemm 2>/dev/null | tee -a /dev/stderr | val gemm_gflops)
-FWD=$(bench forward "$WORK/store" "$BATCH" "$ROWS" "$RUNS" 2>/dev/null | tee -a /dev/stderr | val forward_rows_per_s)
+bench forward "$WORK/store" "$BATCH" "$ROWS" "$RUNS" 2>/dev/null | tee "$WORK/forward.txt"
+FWD=$(val forward_rows_per_s < "$WORK/forward.txt")
+FWD_DL4J=$(val forward_dl4j_rows_per_s < "$WORK/forward.txt")
 bench score "$WORK/store" "$WORK/in-$ROWS" "$WORK/out" "$BATCH" "$RUNS" 2>/dev/null | tee "$WORK/score.txt"
 SCORE=$(val score_rows_per_s < "$WORK/score.txt")
 NARROW=$(val score_narrow_rows_per_s < "$WORK/score.txt")
+NARROW_DL4J=$(val score_narrow_dl4j_rows_per_s < "$WORK/score.txt")
 COPY=$(val copy_rows_per_s < "$WORK/score.txt")
+R_SCORE=$(val score_floor_ratio < "$WORK/score.txt")
+R_NARROW=$(val score_narrow_floor_ratio < "$WORK/score.txt")
+R_NARROW_DL4J=$(val score_narrow_dl4j_floor_ratio < "$WORK/score.txt")
 TORCH=$(/usr/bin/python3 "$ROOT/scripts/bench/pytorch_scoring.py" --rows "$ROWS" --batch "$BATCH" --runs "$RUNS" \
   | tee -a /dev/stderr | val torch_rows_per_s)
 echo "== $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$GEMM" "$FWD" "$SCORE" "$TORCH" "$NARROW" "$COPY" <<'PY'
+python3 - "$GEMM" "$FWD" "$FWD_DL4J" "$SCORE" "$TORCH" "$NARROW" "$NARROW_DL4J" "$COPY" "$R_SCORE" "$R_NARROW" \
+  "$R_NARROW_DL4J" <<'PY'
 import sys
-gemm, fwd, score, torch, narrow, copy = map(float, sys.argv[1:])
+gemm, fwd, fwd_dl4j, score, torch, narrow, narrow_dl4j, copy, r_score, r_narrow, r_narrow_dl4j = map(float, sys.argv[1:])
 flop_per_row = 2 * 5 * (784 * 200 + 200 * 200 + 200 * 200 + 200 * 10)
 floor = gemm * 1e9 / flop_per_row
-print(f"ND4J sgemm 2048^3, 1 thread      : {gemm:10.1f} GFLOP/s")
-print(f"compute floor ({flop_per_row/1e6:.3f} MFLOP/row) : {floor:10,.0f} rows/s")
-print(f"DL4J forward + mixture, no Spark : {fwd:10,.0f} rows/s  ({fwd / floor:.0%} of floor)")
-print(f"deepens score, Parquet -> Parquet: {score:10,.0f} rows/s  ({score / floor:.0%} of floor, {score / fwd:.0%} of forward)")
-print(f"  same, writing id + outputs only : {narrow:10,.0f} rows/s  ({narrow / floor:.0%} of floor)")
-print(f"Parquet copy, no scoring         : {copy:10,.0f} rows/s  (Spark's read + write of the same table)")
-print(f"PyTorch forward + mixture        : {torch:10,.0f} rows/s  ({torch / floor:.0%} of floor)")
-print(f"deepens score / PyTorch forward  : {score / torch:.2f}")
+print(f"ND4J sgemm 2048^3, 1 thread        : {gemm:10.1f} GFLOP/s")
+print(f"compute floor ({flop_per_row/1e6:.3f} MFLOP/row)   : {floor:10,.0f} rows/s")
+print(f"stacked forward + mixture, no Spark: {fwd:10,.0f} rows/s  ({fwd / floor:.0%} of floor; {fwd / fwd_dl4j:.2f}x DL4J output())")
+print(f"DL4J output() + mixture, no Spark  : {fwd_dl4j:10,.0f} rows/s  ({fwd_dl4j / floor:.0%} of floor)")
+print(f"deepens score, Parquet -> Parquet  : {score:10,.0f} rows/s  ({r_score:.0%} of each run's floor, median)")
+print(f"  same, writing id + outputs only   : {narrow:10,.0f} rows/s  ({r_narrow:.0%} of each run's floor, median)")
+print(f"  id + outputs, DL4J output()       : {narrow_dl4j:10,.0f} rows/s  ({r_narrow_dl4j:.0%} of each run's floor, median)")
+print(f"Parquet copy, no scoring           : {copy:10,.0f} rows/s  (Spark's read + write of the same table)")
+print(f"PyTorch forward + mixture          : {torch:10,.0f} rows/s  ({torch / floor:.0%} of floor)")
+print(f"deepens score (id + outputs) / PyTorch forward: {narrow / torch:.2f}; full score / PyTorch: {score / torch:.2f}")
 PY

@@ -177,25 +177,35 @@ public final class ScoringBench {
       x[i] = r.nextInt(17) / 16f;
     }
     double[] fwd = new double[runs];
+    double[] dl4j = new double[runs];
     double[] mix = new double[runs];
     for (int run = -1; run < runs; run++) {
-      long compute = 0;
-      long mixing = 0;
-      for (int done = 0; done < rows; done += batch) {
-        long t0 = System.nanoTime();
-        float[][] out = scorer.predictMembers(ens, x, batch);
-        long t1 = System.nanoTime();
-        ens.mixture().classify(out, batch, classes);
-        compute += t1 - t0;
-        mixing += System.nanoTime() - t1;
-      }
-      if (run >= 0) {
-        fwd[run] = rows / (compute / 1e9);
-        mix[run] = rows / (mixing / 1e9);
+      // A/B in every run: the stacked forward pass, then DL4J's output() per member (the property turns it off)
+      for (boolean fast : new boolean[] {true, false}) {
+        System.setProperty(io.deepens.core.train.MemberTrainer.FAST_MLP_PROPERTY, Boolean.toString(fast));
+        long compute = 0;
+        long mixing = 0;
+        for (int done = 0; done < rows; done += batch) {
+          long t0 = System.nanoTime();
+          float[][] out = scorer.predictMembers(ens, x, batch);
+          long t1 = System.nanoTime();
+          ens.mixture().classify(out, batch, classes);
+          compute += t1 - t0;
+          mixing += System.nanoTime() - t1;
+        }
+        if (run >= 0) {
+          (fast ? fwd : dl4j)[run] = rows / (compute / 1e9);
+          if (fast) {
+            mix[run] = rows / (mixing / 1e9);
+          }
+        }
       }
     }
-    System.out.printf(Locale.ROOT, "forward runs rows/s: %s; mixture alone rows/s: %s%n", fmt(fwd), fmt(mix));
-    System.out.printf(Locale.ROOT, "forward_rows_per_s=%.0f%nmixture_rows_per_s=%.0f%n", median(fwd), median(mix));
+    System.clearProperty(io.deepens.core.train.MemberTrainer.FAST_MLP_PROPERTY);
+    System.out.printf(Locale.ROOT, "forward runs rows/s: %s; DL4J output() runs rows/s: %s; mixture alone rows/s: %s%n",
+        fmt(fwd), fmt(dl4j), fmt(mix));
+    System.out.printf(Locale.ROOT, "forward_rows_per_s=%.0f%nforward_dl4j_rows_per_s=%.0f%nmixture_rows_per_s=%.0f%n",
+        median(fwd), median(dl4j), median(mix));
     spark.stop();
   }
 
@@ -203,10 +213,18 @@ public final class ScoringBench {
     SparkSession spark = spark("local[1]");
     EnsembleScorer scorer = EnsembleScorer.resolve(spark, storeUri, null);
     long rows = spark.read().parquet(in).count();
+    double flopPerRow = 2.0 * 5 * (784 * 200 + 200 * 200 + 200 * 200 + 200 * 10);
     double[] copy = new double[runs];
     double[] full = new double[runs];
     double[] narrow = new double[runs];
+    double[] narrowDl4j = new double[runs];
+    double[] floor = new double[runs];
+    double[] fullRatio = new double[runs];
+    double[] narrowRatio = new double[runs];
+    double[] narrowDl4jRatio = new double[runs];
     for (int run = -1; run < runs; run++) { // run -1 warms up (loads members, JIT)
+      // the compute floor of this run, measured right before it (the machine's load drifts between runs)
+      double g = gemmOnce();
       // (1) Spark's I/O alone: the same table read and written back unchanged
       double c = timed(() -> spark.read().parquet(in).write().mode("overwrite").parquet(out + "-copy"));
       // (2) the score job's path: input columns kept, outputs appended
@@ -215,23 +233,69 @@ public final class ScoringBench {
       // (3) the same, writing only id + outputs (the 784-float input column is not written back)
       double n = timed(() -> scorer.score(spark, spark.read().parquet(in), null, null, InvalidPolicy.FAIL, batch,
           null).drop("features").write().mode("overwrite").parquet(out + "-narrow"));
-      System.out.printf(Locale.ROOT, "run %d: %,d rows; copy %.2f s, score %.2f s, score without features %.2f s%n",
-          run, rows, c, f, n);
+      // (4) as (3), members through DL4J's output() instead of the stacked forward pass
+      System.setProperty(io.deepens.core.train.MemberTrainer.FAST_MLP_PROPERTY, "false");
+      double d;
+      try {
+        d = timed(() -> scorer.score(spark, spark.read().parquet(in), null, null, InvalidPolicy.FAIL, batch,
+            null).drop("features").write().mode("overwrite").parquet(out + "-narrow-dl4j"));
+      } finally {
+        System.clearProperty(io.deepens.core.train.MemberTrainer.FAST_MLP_PROPERTY);
+      }
+      double fl = g * 1e9 / flopPerRow;
+      System.out.printf(Locale.ROOT, "run %d: %,d rows; gemm %.1f GFLOP/s (floor %,.0f rows/s); copy %.2f s, "
+          + "score %.2f s, score without features %.2f s (DL4J output(): %.2f s)%n", run, rows, g, fl, c, f, n, d);
       if (run >= 0) {
         copy[run] = rows / c;
         full[run] = rows / f;
         narrow[run] = rows / n;
+        narrowDl4j[run] = rows / d;
+        floor[run] = fl;
+        fullRatio[run] = full[run] / fl;
+        narrowRatio[run] = narrow[run] / fl;
+        narrowDl4jRatio[run] = narrowDl4j[run] / fl;
       }
     }
     FileSystem fs = new Path(out).getFileSystem(new Configuration());
     if (!fs.exists(new Path(out, "_SUCCESS"))) {
       throw new IllegalStateException("no _SUCCESS in " + out);
     }
-    System.out.printf(Locale.ROOT, "copy runs rows/s: %s%nscore runs rows/s: %s%nscore (id + outputs) runs rows/s: %s%n",
-        fmt(copy), fmt(full), fmt(narrow));
-    System.out.printf(Locale.ROOT, "copy_rows_per_s=%.0f%nscore_rows_per_s=%.0f%nscore_narrow_rows_per_s=%.0f%n",
-        median(copy), median(full), median(narrow));
+    System.out.printf(Locale.ROOT, "copy runs rows/s: %s%nscore runs rows/s: %s%nscore (id + outputs) runs rows/s: %s%n"
+        + "score (id + outputs, DL4J output()) runs rows/s: %s%nfloor runs rows/s: %s%n",
+        fmt(copy), fmt(full), fmt(narrow), fmt(narrowDl4j), fmt(floor));
+    System.out.printf(Locale.ROOT, "per-run ratio to that run's floor: score %s; id + outputs %s; id + outputs via "
+        + "DL4J %s%n", fmtPct(fullRatio), fmtPct(narrowRatio), fmtPct(narrowDl4jRatio));
+    System.out.printf(Locale.ROOT, "copy_rows_per_s=%.0f%nscore_rows_per_s=%.0f%nscore_narrow_rows_per_s=%.0f%n"
+        + "score_narrow_dl4j_rows_per_s=%.0f%nscore_floor_ratio=%.3f%nscore_narrow_floor_ratio=%.3f%n"
+        + "score_narrow_dl4j_floor_ratio=%.3f%n", median(copy), median(full), median(narrow), median(narrowDl4j),
+        median(fullRatio), median(narrowRatio), median(narrowDl4jRatio));
     spark.stop();
+  }
+
+  /** One ND4J sgemm 2048³ (after a first call that warms up), in GFLOP/s. */
+  private static double gemmOnce() {
+    if (gemmA == null) {
+      Nd4j.getRandom().setSeed(1);
+      gemmA = Nd4j.rand(DataType.FLOAT, 2048, 2048);
+      gemmB = Nd4j.rand(DataType.FLOAT, 2048, 2048);
+      gemmC = Nd4j.create(DataType.FLOAT, 2048, 2048);
+      gemmA.mmuli(gemmB, gemmC);
+    }
+    long t0 = System.nanoTime();
+    gemmA.mmuli(gemmB, gemmC);
+    return 2.0 * 2048 * 2048 * 2048 / ((System.nanoTime() - t0) / 1e9) / 1e9;
+  }
+
+  private static INDArray gemmA;
+  private static INDArray gemmB;
+  private static INDArray gemmC;
+
+  private static String fmtPct(double[] v) {
+    StringBuilder sb = new StringBuilder();
+    for (double d : v) {
+      sb.append(sb.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.0f%%", 100 * d));
+    }
+    return sb.toString();
   }
 
   private static double timed(Runnable r) {
