@@ -62,6 +62,15 @@ class CommandLineErrorsTest {
   }
 
   @Test
+  void gpuSpecOnAMasterWithoutGpus(@TempDir Path tmp) {
+    // conf/fashion-mnist-cnn.yaml asks for 0.5 GPU per member; local[2] has no executor GPUs
+    assertOneCleanLine(main("train", "--config", Path.of(EndToEndTest.ROOT, "conf/fashion-mnist-cnn.yaml").toString(),
+        "--data", tmp.resolve("d").toString(), "--store", tmp.resolve("s").toString(), "--master", "local[2]"),
+        "0.5 GPU per member (resources.gpusPerMember)", "spark.executor.resource.gpu.amount", "--gpus-per-member 0");
+    assertFalse(Files.exists(tmp.resolve("s")), "nothing written to the store");
+  }
+
+  @Test
   void storeWithoutVersions(@TempDir Path tmp) {
     assertOneCleanLine(main("inspect", "--ensemble", tmp.toString()), "no published version");
   }

@@ -96,6 +96,27 @@ public final class TrainCommand implements Command {
     return Double.toString(amount);
   }
 
+  /**
+   * The session for training; a spec that asks for GPUs on a master that offers none fails here with what to change
+   * instead of Spark's "No executor resource configs were specified for the following task configs: gpu".
+   */
+  private static SparkSession session(String master, EnsembleSpec spec, Map<String, String> conf) {
+    try {
+      return SparkSessions.getOrCreate(master, "deepens train " + spec.name(), conf);
+    } catch (Exception e) { // Scala throws SparkException (checked in Java) undeclared; rethrown below as is
+      String msg = String.valueOf(e.getMessage());
+      if (e instanceof org.apache.spark.SparkException && spec.resources().gpusPerMember() > 0
+          && msg.contains("No executor resource configs")
+          && msg.contains("gpu")) {
+        throw new InvalidInputException("train: the spec asks for " + spec.resources().gpusPerMember()
+            + " GPU per member (resources.gpusPerMember) but this Spark application has no executor GPUs ("
+            + "spark.executor.resource.gpu.amount is not set). On a GPU cluster set it and a discovery script (see "
+            + "conf/spark-defaults-*.conf and conf/gpu-discovery.sh); to train on CPUs, pass --gpus-per-member 0");
+      }
+      throw e;
+    }
+  }
+
   @Override
   public ExitCode run(Args a) {
     EnsembleSpec spec = SpecLoader.load(Path.of(a.require("config")));
@@ -127,7 +148,7 @@ public final class TrainCommand implements Command {
     EnsembleStore.checkRunId(runId);
     Integer keep = a.getInt("keep");
     InvalidInputException.check(keep == null || keep >= 1, "train: --keep must be at least 1, found %s", keep);
-    SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens train " + spec.name(), conf);
+    SparkSession spark = session(a.get("master"), spec, conf);
     // the SparkSession is stopped by Main after the last command of a '+' pipeline
     EnsembleStore st = EnsembleStore.open(store, spark.sparkContext().hadoopConfiguration());
     Optional<EnsembleStore.PublishedRun> done = st.publishedRun(runId);
