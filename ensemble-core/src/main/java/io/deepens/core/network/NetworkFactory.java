@@ -108,6 +108,24 @@ public final class NetworkFactory {
     build(spec, numFeatures, 0L);
   }
 
+  /**
+   * Checks what can be checked of a {@code dl4j-json} network without data, and without building it: the JSON's
+   * kind, a graph's single input and output, the output layer and, for regression, its Gaussian loss. Nothing to
+   * check for the presets. The input width and output count are checked by {@link #validate} once the data's
+   * width is known.
+   */
+  public static void checkConfiguration(EnsembleSpec spec) {
+    if (spec.network().type() != NetworkType.DL4J_JSON) {
+      return;
+    }
+    String json = spec.network().config();
+    if (isGraph(json)) {
+      userGraph(spec, json, 0L);
+    } else {
+      userLayers(spec, json, 0L);
+    }
+  }
+
   private static MemberNetwork multiLayer(MultiLayerConfiguration conf) {
     MultiLayerNetwork net = new MultiLayerNetwork(conf);
     net.init();
@@ -241,6 +259,16 @@ public final class NetworkFactory {
    */
   private static MemberNetwork userNetwork(EnsembleSpec spec, long seed) {
     String json = spec.network().config();
+    if (isGraph(json)) {
+      ComputationGraph graph = new ComputationGraph(userGraph(spec, json, seed));
+      graph.init();
+      return MemberNetwork.of(graph);
+    }
+    return multiLayer(userLayers(spec, json, seed));
+  }
+
+  /** True for a graph configuration's JSON, false for a multilayer one; anything else is refused. */
+  private static boolean isGraph(String json) {
     JsonNode root;
     try {
       root = JSON.readTree(json);
@@ -248,12 +276,10 @@ public final class NetworkFactory {
       throw new InvalidInputException("network.config is not JSON: " + e.getOriginalMessage(), e);
     }
     if (root != null && root.has("vertices")) {
-      ComputationGraph graph = new ComputationGraph(userGraph(spec, json, seed));
-      graph.init();
-      return MemberNetwork.of(graph);
+      return true;
     }
     if (root != null && root.has("confs")) {
-      return multiLayer(userLayers(spec, json, seed));
+      return false;
     }
     throw new InvalidInputException("network.config must be a DL4J MultiLayerConfiguration JSON (with a \"confs\""
         + " list) or ComputationGraphConfiguration JSON (with \"vertices\"), as their toJson() writes them;"

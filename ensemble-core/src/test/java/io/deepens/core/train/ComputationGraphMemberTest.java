@@ -282,6 +282,10 @@ class ComputationGraphMemberTest {
     String m = refusal(twoInputs, 64);
     assertTrue(m.startsWith("network.config: a ComputationGraph member takes exactly one input"), m);
     assertTrue(m.contains("found 2 inputs [pixels, extra]") && m.contains("SubsetVertex"), m);
+    // The same refusal without data (the train command checks before Spark starts).
+    EnsembleSpec twoInputSpec = spec(twoInputs, "  epochs: 1\n");
+    assertEquals(m, assertThrows(InvalidInputException.class,
+        () -> NetworkFactory.checkConfiguration(twoInputSpec)).getMessage());
 
     String twoOutputs = builder()
         .addInputs("x")
