@@ -1,11 +1,11 @@
 package io.deepens.core.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.network.GaussianNllLoss;
 import io.deepens.core.network.MemberNetwork;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterOutputStream;
