@@ -71,6 +71,26 @@ class CommandLineErrorsTest {
   }
 
   @Test
+  void graphWithTwoInputsIsRefusedBeforeSparkStarts(@TempDir Path tmp) throws Exception {
+    String twoInputs = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+        .graphBuilder()
+        .addInputs("pixels", "extra")
+        .setInputTypes(org.deeplearning4j.nn.conf.inputs.InputType.feedForward(60),
+            org.deeplearning4j.nn.conf.inputs.InputType.feedForward(4))
+        .addVertex("both", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "pixels", "extra")
+        .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(8).build(), "both")
+        .setOutputs("out")
+        .build()
+        .toJson();
+    Files.writeString(tmp.resolve("two-inputs.json"), twoInputs);
+    Path spec = tmp.resolve("two-inputs.yaml");
+    Files.writeString(spec, Files.readString(Path.of(EndToEndTest.ROOT, "conf/digits-dl4j-graph.yaml"))
+        .replace("configPath: digits-dl4j-graph.json", "configPath: two-inputs.json"));
+    assertOneCleanLine(main("train", "--config", spec.toString(), "--data", "d", "--store", "s"),
+        "network.config: a ComputationGraph member takes exactly one input", "[pixels, extra]");
+  }
+
+  @Test
   void storeWithoutVersions(@TempDir Path tmp) {
     assertOneCleanLine(main("inspect", "--ensemble", tmp.toString()), "no published version");
   }

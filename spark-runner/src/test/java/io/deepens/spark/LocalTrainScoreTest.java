@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.data.OptDigits;
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
@@ -27,7 +28,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -112,7 +112,7 @@ class LocalTrainScoreTest {
     // independent computation: load the member files ourselves, run them one row at a time, mix by hand
     Manifest m = first.manifest();
     EnsembleStore store = EnsembleStore.open(tmp.resolve("store-a").toString(), new Configuration());
-    List<MultiLayerNetwork> nets = new ArrayList<>();
+    List<MemberNetwork> nets = new ArrayList<>();
     for (Manifest.MemberEntry e : m.usableMembers()) {
       nets.add(MemberModels.fromBytes(store.readVerified(m.version(), e.file(), e.sha256())));
     }

@@ -7,7 +7,8 @@ import java.util.Set;
 /**
  * The member network. Presets {@code mlp} (dense hidden layers) and {@code cnn} (convolution blocks, then dense
  * hidden layers) share {@code hidden}, {@code activation}, {@code dropout} and {@code batchNorm};
- * {@code dl4j-json} takes a user's DL4J {@code MultiLayerConfiguration} JSON (inline; a spec file may name a file
+ * {@code dl4j-json} takes a user's DL4J {@code MultiLayerConfiguration} or {@code ComputationGraphConfiguration} JSON
+ * (a graph with one input and one output layer; see {@code NetworkFactory}) (inline; a spec file may name a file
  * with {@code configPath}, which the loader reads and inlines so that the spec is self-contained).
  *
  * @param type preset or dl4j-json

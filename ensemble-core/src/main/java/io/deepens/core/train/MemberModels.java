@@ -1,9 +1,11 @@
 package io.deepens.core.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.network.GaussianNllLoss;
-import io.deepens.core.network.NetworkFactory;
+import io.deepens.core.network.MemberNetwork;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterOutputStream;
@@ -18,6 +20,7 @@ import java.util.HexFormat;
 import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -26,20 +29,23 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Reading, writing, fingerprinting and running trained members. Files are DL4J ModelSerializer zips (configuration
- * JSON, raw coefficients, updater state). {@link #read} accepts only those entries, so nothing in a member file is
- * ever Java-deserialised. Networks are not thread-safe: use one per thread.
+ * JSON, raw coefficients, updater state) of a {@link MultiLayerNetwork} or a {@link ComputationGraph}, told apart by
+ * the configuration JSON ({@code "vertices"} for a graph). {@link #read} accepts only those entries, so nothing in
+ * a member file is ever Java-deserialised. Networks are not thread-safe: use one per thread.
  */
 public final class MemberModels {
   /** The ModelSerializer entries a member file may hold. */
   private static final Set<String> ALLOWED_ENTRIES =
       Set.of("configuration.json", "coefficients.bin", "updaterState.bin", "noParams.marker");
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private MemberModels() {}
 
   /** Writes the network with its updater state; {@code out} is flushed, not closed. */
-  public static void write(MultiLayerNetwork network, OutputStream out) {
+  public static void write(MemberNetwork network, OutputStream out) {
     try {
-      ModelSerializer.writeModel(network, new FilterOutputStream(out) {
+      ModelSerializer.writeModel(network.model(), new FilterOutputStream(out) {
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
           out.write(b, off, len);
@@ -57,14 +63,14 @@ public final class MemberModels {
   }
 
   /** The network as ModelSerializer bytes (with updater state). */
-  public static byte[] toBytes(MultiLayerNetwork network) {
+  public static byte[] toBytes(MemberNetwork network) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     write(network, bytes);
     return bytes.toByteArray();
   }
 
   /** Reads a network written by {@link #write} (with its updater state); the stream is read to its end. */
-  public static MultiLayerNetwork read(InputStream in) {
+  public static MemberNetwork read(InputStream in) {
     try {
       return fromBytes(in.readAllBytes());
     } catch (IOException e) {
@@ -73,27 +79,38 @@ public final class MemberModels {
   }
 
   /** Reads ModelSerializer bytes after checking that the zip holds only the expected entries. */
-  public static MultiLayerNetwork fromBytes(byte[] bytes) {
+  public static MemberNetwork fromBytes(byte[] bytes) {
     try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(bytes))) {
       boolean any = false;
+      byte[] configuration = null;
       for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
         any = true;
         if (!ALLOWED_ENTRIES.contains(e.getName())) {
           throw new DeepensException("member file holds an unexpected entry '" + e.getName() + "' (allowed: "
               + ALLOWED_ENTRIES + "); refusing to read it");
         }
+        if (e.getName().equals("configuration.json")) {
+          configuration = zip.readAllBytes();
+        }
       }
       if (!any) {
         throw new DeepensException("member file is not a ModelSerializer zip");
       }
-      return ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), true);
+      if (configuration == null) {
+        throw new DeepensException("member file has no configuration.json");
+      }
+      JsonNode root = JSON.readTree(configuration);
+      if (root != null && root.has("vertices")) {
+        return MemberNetwork.of(ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes), true));
+      }
+      return MemberNetwork.of(ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), true));
     } catch (IOException e) {
       throw new DeepensException("cannot read member network: " + e.getMessage(), e);
     }
   }
 
   /** SHA-256 (lower-case hex) of the parameters as float32 little-endian bytes. */
-  public static String paramsSha256(MultiLayerNetwork network) {
+  public static String paramsSha256(MemberNetwork network) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       md.update(paramBytes(network.params()));
@@ -123,17 +140,17 @@ public final class MemberModels {
    * class probabilities, or for regression (mean, variance) pairs in target units: mean = m + s·μ and
    * variance = s²·(softplus(raw) + 1e-6), with the network's target standardisation m, s ({@link GaussianNllLoss}).
    */
-  public static float[] predict(MultiLayerNetwork network, float[] rowMajorFeatures, int rows, int numFeatures) {
+  public static float[] predict(MemberNetwork network, float[] rowMajorFeatures, int rows, int numFeatures) {
     INDArray x = features(rowMajorFeatures, rows, numFeatures);
-    return toOutputs(network, network.output(x, false));
+    return toOutputs(network, network.output(x));
   }
 
   /**
-   * {@link #predict(MultiLayerNetwork, float[], int, int)} on features already in an ND4J array (rows × features),
+   * {@link #predict(MemberNetwork, float[], int, int)} on features already in an ND4J array (rows × features),
    * so several members can share one copy of a batch.
    */
-  public static float[] predict(MultiLayerNetwork network, INDArray features) {
-    return toOutputs(network, network.output(features, false));
+  public static float[] predict(MemberNetwork network, INDArray features) {
+    return toOutputs(network, network.output(features));
   }
 
   /** The row-major {@code rows × numFeatures} values as an ND4J array (one copy), for {@link #predict}. */
@@ -147,9 +164,9 @@ public final class MemberModels {
     return Nd4j.create(rowMajorFeatures, new long[] {rows, numFeatures}, 'c');
   }
 
-  static float[] toOutputs(MultiLayerNetwork network, INDArray out) {
+  static float[] toOutputs(MemberNetwork network, INDArray out) {
     float[] r = out.castTo(DataType.FLOAT).dup('c').data().asFloat();
-    GaussianNllLoss g = NetworkFactory.gaussianLoss(network);
+    GaussianNllLoss g = network.gaussianLoss();
     if (g != null) {
       for (int i = 0; i + 1 < r.length; i += 2) {
         r[i] = (float) g.meanInTargetUnits(r[i]);

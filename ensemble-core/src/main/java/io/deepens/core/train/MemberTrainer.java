@@ -3,6 +3,7 @@ package io.deepens.core.train;
 import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.network.GaussianNllLoss;
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -50,6 +50,9 @@ import org.slf4j.LoggerFactory;
  * <p>Regression members learn on standardised targets (y − m) / s with m, s the mean and standard deviation of
  * their training targets, kept in the network's {@link GaussianNllLoss}; every reported number (losses, RMSE,
  * predictions) is in target units.
+ *
+ * <p>The network is a {@link MemberNetwork}: a DL4J multilayer network, or for a {@code dl4j-json}
+ * {@code ComputationGraphConfiguration} a single-input single-output graph; both train, checkpoint and resume alike.
  *
  * <p>Plain MLP classifiers (ReLU, softmax, Adam, optional weight decay; no dropout or batch norm) train with
  * {@link MlpTrainingStep}, which does {@code fit}'s arithmetic on the same network's parameters and Adam state
@@ -198,7 +201,7 @@ public final class MemberTrainer {
     private final int classes;
     private final int numFeatures;
 
-    private MultiLayerNetwork net;
+    private MemberNetwork net;
     private int start;
     private int bestEpoch = -1;
     private double bestMetric = Double.POSITIVE_INFINITY;
@@ -238,7 +241,7 @@ public final class MemberTrainer {
       int[] perm = new int[n];
       MlpTrainingStep fast = !"false".equalsIgnoreCase(System.getProperty(FAST_MLP_PROPERTY))
           && spec.network().type() == NetworkType.MLP && classification
-          ? MlpTrainingStep.create(net, bs).orElse(null) : null;
+          ? net.multiLayerNetwork().flatMap(mln -> MlpTrainingStep.create(mln, bs)).orElse(null) : null;
       LOG.debug("member {} trains with {}", member, fast == null ? "net.fit" : "the lean MLP step");
       for (int epoch = start; epoch < t.epochs() && !stopped; epoch++) {
         long t0 = System.nanoTime();
@@ -360,7 +363,7 @@ public final class MemberTrainer {
     private MemberResult finish() {
       MemberStatus status;
       String sha = null;
-      MultiLayerNetwork out = null;
+      MemberNetwork out = null;
       if (divergence != null) {
         status = MemberStatus.DIVERGED;
       } else {
@@ -388,7 +391,7 @@ public final class MemberTrainer {
     }
 
     /** The largest |w| over trainable parameters (batch-norm running statistics excluded: they follow the data). */
-    private static double maxAbsWeight(MultiLayerNetwork net) {
+    private static double maxAbsWeight(MemberNetwork net) {
       double max = 0;
       for (Map.Entry<String, INDArray> e : net.paramTable().entrySet()) {
         String k = e.getKey();
@@ -428,7 +431,7 @@ public final class MemberTrainer {
           validation.copyFeatures(r0 + i, buf, i * numFeatures);
         }
         Nd4j.getAffinityManager().tagLocation(in, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
-        float[] o = net.output(in, false).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        float[] o = net.output(in).castTo(DataType.FLOAT).dup('c').data().asFloat();
         int k = spec.outputs();
         for (int i = 0; i < m; i++) {
           float y = validation.label(r0 + i);

@@ -1,6 +1,7 @@
 package io.deepens.core.train;
 
 import io.deepens.core.InvalidInputException;
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
@@ -10,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.IntFunction;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -30,7 +30,7 @@ public final class WarmStartCheckpointer implements Checkpointer {
   private final Checkpointer inner;
   private final EnsembleSpec spec;
   private final int numFeatures;
-  private final IntFunction<MultiLayerNetwork> previous;
+  private final IntFunction<MemberNetwork> previous;
   private final String source;
 
   /**
@@ -38,7 +38,7 @@ public final class WarmStartCheckpointer implements Checkpointer {
    * @param source the previous version's name, for messages
    */
   public WarmStartCheckpointer(Checkpointer inner, EnsembleSpec spec, int numFeatures,
-      IntFunction<MultiLayerNetwork> previous, String source) {
+      IntFunction<MemberNetwork> previous, String source) {
     this.inner = inner == null ? Checkpointer.NONE : inner;
     this.spec = spec;
     this.numFeatures = numFeatures;
@@ -52,11 +52,11 @@ public final class WarmStartCheckpointer implements Checkpointer {
     if (own.isPresent()) {
       return own;
     }
-    MultiLayerNetwork prev = previous.apply(member);
+    MemberNetwork prev = previous.apply(member);
     if (prev == null) {
       return Optional.empty();
     }
-    MultiLayerNetwork net =
+    MemberNetwork net =
         NetworkFactory.build(spec, numFeatures, Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.INIT, 0));
     Map<String, INDArray> want = net.paramTable();
     Map<String, INDArray> have = prev.paramTable();

@@ -41,12 +41,12 @@ class NetworkFactoryTest {
   void mlpHasTheRequestedLayersAndHead() {
     EnsembleSpec s = SpecLoader.parse(yaml("classification",
         "  type: mlp\n  hidden: [8, 5]\n  dropout: 0.2\n  batchNorm: true\n", "  epochs: 1\n"), "t");
-    MultiLayerNetwork net = NetworkFactory.build(s, 16, 1);
+    MemberNetwork net = NetworkFactory.build(s, 16, 1);
     // dense 16x8, bn, dense 8x5, bn, output 5x3
-    assertEquals(5, net.getnLayers());
+    assertEquals(5, net.multiLayerNetwork().orElseThrow().getnLayers());
     assertEquals((16 * 8 + 8) + 4 * 8 + (8 * 5 + 5) + 4 * 5 + (5 * 3 + 3), net.numParams());
     assertFalse(NetworkFactory.isGaussian(net));
-    float[] out = net.output(Nd4j.rand(DataType.FLOAT, 4, 16), false).getRow(0).toFloatVector();
+    float[] out = net.output(Nd4j.rand(DataType.FLOAT, 4, 16)).getRow(0).toFloatVector();
     double sum = 0;
     for (float p : out) {
       sum += p;
@@ -68,13 +68,13 @@ class NetworkFactoryTest {
   void regressionHeadUsesTheGaussianLossAndSurvivesJson() {
     EnsembleSpec s = SpecLoader.parse(yaml("regression", "  type: mlp\n  hidden: [8]\n",
         "  epochs: 4\n  schedule: {type: cosine, minLearningRate: 0.0001}\n  weightDecay: 0.001\n"), "t");
-    MultiLayerNetwork net = NetworkFactory.build(s, 16, 1, 5.0, 2.0);
+    MemberNetwork net = NetworkFactory.build(s, 16, 1, 5.0, 2.0);
     assertTrue(NetworkFactory.isGaussian(net));
     assertEquals(2, net.output(Nd4j.rand(DataType.FLOAT, 3, 16)).size(1));
-    String json = net.getLayerWiseConfigurations().toJson();
+    String json = net.configurationJson();
     MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(json);
-    assertEquals(net.getLayerWiseConfigurations(), back);
-    GaussianNllLoss g = NetworkFactory.gaussianLoss(new MultiLayerNetwork(back));
+    assertEquals(net.multiLayerNetwork().orElseThrow().getLayerWiseConfigurations(), back);
+    GaussianNllLoss g = NetworkFactory.gaussianLoss(MemberNetwork.of(new MultiLayerNetwork(back)));
     assertEquals(5.0, g.targetMean(), 0.0);
     assertEquals(2.0, g.targetScale(), 0.0);
   }
@@ -84,7 +84,7 @@ class NetworkFactoryTest {
     EnsembleSpec s = SpecLoader.parse(yaml("classification",
         "  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [6]\n  batchNorm: true\n",
         "  epochs: 1\n"), "t");
-    MultiLayerNetwork net = NetworkFactory.build(s, 16, 1);
+    MemberNetwork net = NetworkFactory.build(s, 16, 1);
     assertArrayEquals(new long[] {5, 3}, net.output(Nd4j.rand(DataType.FLOAT, 5, 16)).shape());
     InvalidInputException e = assertThrows(InvalidInputException.class, () -> NetworkFactory.build(s, 15, 1));
     assertTrue(e.getMessage().contains("data.inputShape [1, 4, 4] holds 16 values but the rows have 15 features"),
@@ -111,11 +111,11 @@ class NetworkFactoryTest {
   void dl4jJsonMustMatchTheData() {
     EnsembleSpec mlp = SpecLoader.parse(yaml("classification", "  type: mlp\n  hidden: [8]\n", "  epochs: 1\n"),
         "t");
-    String json = NetworkFactory.build(mlp, 16, 1).getLayerWiseConfigurations().toJson();
+    String json = NetworkFactory.build(mlp, 16, 1).configurationJson();
     EnsembleSpec user = SpecLoader.parse(yaml("classification",
         "  type: dl4j-json\n  config: '" + json.replace("'", "''") + "'\n", "  epochs: 1\n"), "t");
-    MultiLayerNetwork net = NetworkFactory.build(user, 16, 99);
-    assertEquals(99L, net.getLayerWiseConfigurations().getConf(0).getSeed());
+    MemberNetwork net = NetworkFactory.build(user, 16, 99);
+    assertEquals(99L, net.multiLayerNetwork().orElseThrow().getLayerWiseConfigurations().getConf(0).getSeed());
     assertEquals(NetworkFactory.build(mlp, 16, 99).params(), net.params());
     InvalidInputException e = assertThrows(InvalidInputException.class, () -> NetworkFactory.build(user, 10, 1));
     assertTrue(e.getMessage().startsWith("network.config does not accept rows of 10 features"), e.getMessage());

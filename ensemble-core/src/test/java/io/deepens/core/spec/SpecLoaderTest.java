@@ -39,7 +39,8 @@ class SpecLoaderTest {
   void everyExampleIsFound() throws IOException {
     List<String> names = examples().map(p -> p.getFileName().toString()).toList();
     assertTrue(names.containsAll(List.of("digits-mlp.yaml", "digits-cnn.yaml", "digits-regression.yaml",
-        "digits-dl4j-json.yaml", "fashion-mnist-mlp.yaml", "fashion-mnist-cnn.yaml")), names.toString());
+        "digits-dl4j-json.yaml", "digits-dl4j-graph.yaml", "fashion-mnist-mlp.yaml", "fashion-mnist-cnn.yaml")),
+        names.toString());
   }
 
   @ParameterizedTest
@@ -99,6 +100,10 @@ class SpecLoaderTest {
     assertEquals(NetworkType.DL4J_JSON, s.network().type());
     assertTrue(s.network().config().contains("org.deeplearning4j.nn.conf.layers.DenseLayer"));
     assertTrue(s.toJson().contains("\"config\""));
+    EnsembleSpec g = SpecLoader.load(confDir().resolve("digits-dl4j-graph.yaml"));
+    assertEquals(NetworkType.DL4J_JSON, g.network().type());
+    assertTrue(g.network().config().contains("org.deeplearning4j.nn.conf.graph.ElementWiseVertex"));
+    assertEquals(8, g.outputs());
   }
 
   @Test

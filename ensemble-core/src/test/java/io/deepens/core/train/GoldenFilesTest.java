@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Optional;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,7 +45,7 @@ class GoldenFilesTest {
     assertEquals(0, c.epochsWithoutImprovement());
     assertEquals(3, c.history().size());
     assertEquals(c.history().get(2).validationNll(), c.bestMetric(), 0.0);
-    MultiLayerNetwork net = MemberModels.fromBytes(c.model());
+    MemberNetwork net = MemberModels.fromBytes(c.model());
     assertEquals(PARAMS_SHA256, MemberModels.paramsSha256(net));
     assertArrayEquals(MemberModels.paramBytes(net.params()), c.bestParams());
 
@@ -69,9 +69,9 @@ class GoldenFilesTest {
 
   @Test
   void memberModelFileIsReadable() throws IOException {
-    MultiLayerNetwork net = MemberModels.fromBytes(resource("member-v1.zip"));
+    MemberNetwork net = MemberModels.fromBytes(resource("member-v1.zip"));
     assertEquals(PARAMS_SHA256, MemberModels.paramsSha256(net));
-    assertEquals(2, net.getnLayers());
+    assertEquals(2, net.multiLayerNetwork().orElseThrow().getnLayers());
     float[] p = MemberModels.predict(net, Digits.part(true, 1).features(0), 1, 64);
     assertEquals(10, p.length);
     double sum = 0;
@@ -79,6 +79,6 @@ class GoldenFilesTest {
       sum += v;
     }
     assertEquals(1.0, sum, 1e-5); // softmax probabilities sum to 1 up to float rounding
-    assertTrue(net.getUpdater().getStateViewArray() != null, "the updater state was saved");
+    assertTrue(net.updaterState() != null, "the updater state was saved");
   }
 }

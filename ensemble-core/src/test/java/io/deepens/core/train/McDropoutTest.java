@@ -4,14 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 
 class McDropoutTest {
   /** A briefly trained network, so that batch-norm running statistics differ from batch statistics. */
-  private static MultiLayerNetwork trained(String network) {
+  private static MemberNetwork trained(String network) {
     EnsembleSpec s = SpecLoader.parse(Digits.yaml(network, "  batchSize: 32\n  epochs: 1\n"), "t");
     return MemberTrainer.train(s, 0, Digits.part(false, 200), null, null, null).network();
   }
@@ -28,7 +28,7 @@ class McDropoutTest {
     // layer-by-layer path (tolerance 1e-6 on probabilities).
     for (String network : new String[] {"  type: mlp\n  hidden: [16]\n  batchNorm: true\n",
         "  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [16]\n  batchNorm: true\n"}) {
-      MultiLayerNetwork net = trained(network);
+      MemberNetwork net = trained(network);
       float[] expected = MemberModels.predict(net, x(), ROWS, 64);
       float[][] s = McDropout.sample(net, x(), ROWS, 64, 3, 1);
       for (float[] pass : s) {
@@ -39,7 +39,7 @@ class McDropoutTest {
 
   @Test
   void cnnWithDropoutSamplesValidProbabilities() {
-    MultiLayerNetwork net = trained("  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [16]\n"
+    MemberNetwork net = trained("  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [16]\n"
         + "  dropout: 0.5\n");
     float[][] a = McDropout.sample(net, x(), ROWS, 64, 2, 3);
     assertFalse(java.util.Arrays.equals(a[0], a[1]), "dropout masks differ between passes");
@@ -54,7 +54,7 @@ class McDropoutTest {
 
   @Test
   void withDropoutPassesDifferAndRepeatForTheSameSeed() {
-    MultiLayerNetwork net = trained("  type: mlp\n  hidden: [32, 32]\n  dropout: 0.5\n  batchNorm: true\n");
+    MemberNetwork net = trained("  type: mlp\n  hidden: [32, 32]\n  dropout: 0.5\n  batchNorm: true\n");
     float[][] a = McDropout.sample(net, x(), ROWS, 64, 4, 99);
     float[][] b = McDropout.sample(net, x(), ROWS, 64, 4, 99);
     assertEquals(4, a.length);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.spec.SpecLoader;
 import io.deepens.core.train.fast.MlpEnsembleForward;
@@ -57,7 +58,7 @@ class MlpEnsembleForwardTest {
     assertEquals(nets.length, fast.length);
     float[] batch = java.util.Arrays.copyOf(x, rows * cols);
     for (int k = 0; k < nets.length; k++) {
-      float[] ref = MemberModels.predict(nets[k], batch, rows, cols);
+      float[] ref = MemberModels.predict(MemberNetwork.of(nets[k]), batch, rows, cols);
       assertEquals(ref.length, fast[k].length, "member " + k);
       // float32 sums in another order: agreement to ~1e-6 relative on probabilities ≤ 1; 2e-6 absolute allows
       // a few ulps of accumulated rounding through four layers
@@ -93,7 +94,7 @@ class MlpEnsembleForwardTest {
         """), "forward");
     MultiLayerNetwork[] nets = new MultiLayerNetwork[3];
     for (int k = 0; k < nets.length; k++) {
-      nets[k] = NetworkFactory.build(spec, 64, 100 + k);
+      nets[k] = NetworkFactory.build(spec, 64, 100 + k).multiLayerNetwork().orElseThrow();
     }
     TrainingSet t = Digits.part(false, 200);
     float[] x = new float[200 * 64];

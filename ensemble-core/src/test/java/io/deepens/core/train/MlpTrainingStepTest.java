@@ -59,7 +59,7 @@ class MlpTrainingStepTest {
   }
 
   private static MultiLayerNetwork net(EnsembleSpec spec) {
-    return NetworkFactory.build(spec, 64, 1234L);
+    return NetworkFactory.build(spec, 64, 1234L).multiLayerNetwork().orElseThrow();
   }
 
   /** Minibatch b (rows b*bs ..) of the training rows as features and one-hot labels. */

@@ -96,7 +96,8 @@ public final class TrainThroughputBench {
         INDArray fy = Nd4j.createFromArray(y).reshape('c', BATCH, CLASSES);
         batches[k] = new DataSet(fx, fy);
       }
-      MultiLayerNetwork net = NetworkFactory.build(spec(threads, 1), IN, 7L);
+      MultiLayerNetwork net =
+          NetworkFactory.build(spec(threads, 1), IN, 7L).multiLayerNetwork().orElseThrow();
       MlpTrainingStep step = null;
       if (mode.equals("lean")) {
         step = MlpTrainingStep.create(net, BATCH).orElseThrow(

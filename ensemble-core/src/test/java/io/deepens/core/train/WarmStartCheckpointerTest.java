@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.deepens.core.InvalidInputException;
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 
 /** Warm start through the checkpoint hook: parameters from the previous member, everything else from the spec. */
@@ -27,13 +27,13 @@ class WarmStartCheckpointerTest {
 
   @Test
   void startsFromThePreviousParametersAndYieldsToTheMembersOwnCheckpoint() {
-    MultiLayerNetwork prev = NetworkFactory.build(SPEC, 64, 12345L);
+    MemberNetwork prev = NetworkFactory.build(SPEC, 64, 12345L);
     InMemoryCheckpointer own = new InMemoryCheckpointer();
     WarmStartCheckpointer w = new WarmStartCheckpointer(own, SPEC, 64, m -> m == 1 ? prev : null, "v000009");
     MemberCheckpoint c = w.latest(1).orElseThrow();
     assertEquals(0, c.epochsCompleted());
     assertTrue(c.history().isEmpty());
-    MultiLayerNetwork start = MemberModels.fromBytes(c.model());
+    MemberNetwork start = MemberModels.fromBytes(c.model());
     assertArrayEquals(prev.params().toFloatVector(), start.params().toFloatVector(), 0f);
     assertTrue(w.latest(0).isEmpty(), "a member without a previous network starts from its own seed");
 
@@ -61,7 +61,7 @@ class WarmStartCheckpointerTest {
 
   @Test
   void aDifferentArchitectureIsAClearError() {
-    MultiLayerNetwork narrow = NetworkFactory.build(SPEC, 32, 1L);
+    MemberNetwork narrow = NetworkFactory.build(SPEC, 32, 1L);
     InvalidInputException e = assertThrows(InvalidInputException.class,
         () -> new WarmStartCheckpointer(null, SPEC, 64, m -> narrow, "v000004").latest(0));
     assertTrue(e.getMessage().contains("warm start from v000004") && e.getMessage().contains("[32, 16]")

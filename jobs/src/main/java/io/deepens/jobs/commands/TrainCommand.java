@@ -1,6 +1,7 @@
 package io.deepens.jobs.commands;
 
 import io.deepens.core.InvalidInputException;
+import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.ResourcesSpec;
 import io.deepens.core.spec.Task;
@@ -120,6 +121,7 @@ public final class TrainCommand implements Command {
   @Override
   public ExitCode run(Args a) {
     EnsembleSpec spec = SpecLoader.load(Path.of(a.require("config")));
+    NetworkFactory.checkConfiguration(spec); // a dl4j-json network deepens cannot train fails before Spark starts
     String data = a.require("data");
     String store = a.require("store");
     if (a.getInt("members") != null) {

@@ -4,6 +4,7 @@ import io.deepens.core.InvalidInputException;
 import io.deepens.core.mixture.ClassificationUncertainty;
 import io.deepens.core.mixture.PosteriorMixture;
 import io.deepens.core.mixture.RegressionUncertainty;
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.train.fast.MlpEnsembleForward;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.store.EnsembleStore;
@@ -32,7 +33,6 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.unsafe.types.UTF8String;
 import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.SerializableConfiguration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -248,7 +248,7 @@ public final class EnsembleScorer implements Serializable {
       float[][] comp;
       int samples = Math.max(1, mcSamples);
       if (mcSamples > 0) {
-        MultiLayerNetwork[] nets = ensemble.borrow();
+        MemberNetwork[] nets = ensemble.borrow();
         try {
           float[] batch = valid * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, valid * numFeatures);
           comp = new float[nets.length * samples][];
@@ -319,7 +319,7 @@ public final class EnsembleScorer implements Serializable {
         ens.releaseForward(fast);
       }
     }
-    MultiLayerNetwork[] nets = ens.borrow();
+    MemberNetwork[] nets = ens.borrow();
     try {
       float[] batch = rows * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, rows * numFeatures);
       float[][] out = new float[nets.length][];

@@ -2,6 +2,7 @@ package io.deepens.spark.score;
 
 import io.deepens.core.DeepensException;
 import io.deepens.core.mixture.PosteriorMixture;
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.core.train.MemberModels;
@@ -29,13 +30,13 @@ public final class LoadedEnsemble {
 
   private final Manifest manifest;
   private final PosteriorMixture mixture;
-  private final MultiLayerNetwork[] prototypes;
-  private final ConcurrentLinkedQueue<MultiLayerNetwork[]> pool = new ConcurrentLinkedQueue<>();
+  private final MemberNetwork[] prototypes;
+  private final ConcurrentLinkedQueue<MemberNetwork[]> pool = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<MlpEnsembleForward> forwards = new ConcurrentLinkedQueue<>();
   /** Whether the members fit {@link MlpEnsembleForward}; null until first asked. */
   private volatile Boolean fastEligible;
 
-  private LoadedEnsemble(Manifest manifest, MultiLayerNetwork[] prototypes) {
+  private LoadedEnsemble(Manifest manifest, MemberNetwork[] prototypes) {
     this.manifest = manifest;
     this.prototypes = prototypes;
     this.mixture = PosteriorMixture.of(manifest.weights()).withTemperature(manifest.temperature());
@@ -57,7 +58,7 @@ public final class LoadedEnsemble {
       Manifest m = EnsembleStore.json().readValue(manifestJson, Manifest.class);
       EnsembleStore store = EnsembleStore.open(storeUri, conf);
       List<Manifest.MemberEntry> members = m.usableMembers();
-      MultiLayerNetwork[] nets = new MultiLayerNetwork[members.size()];
+      MemberNetwork[] nets = new MemberNetwork[members.size()];
       for (int i = 0; i < nets.length; i++) {
         Manifest.MemberEntry e = members.get(i);
         byte[] bytes = store.readVerified(m.version(), e.file(), e.sha256());
@@ -80,21 +81,21 @@ public final class LoadedEnsemble {
   }
 
   /** A set of networks for this thread's exclusive use; give it back with {@link #release}. */
-  public MultiLayerNetwork[] borrow() {
-    MultiLayerNetwork[] nets = pool.poll();
+  public MemberNetwork[] borrow() {
+    MemberNetwork[] nets = pool.poll();
     if (nets != null) {
       return nets;
     }
-    MultiLayerNetwork[] copy = new MultiLayerNetwork[prototypes.length];
+    MemberNetwork[] copy = new MemberNetwork[prototypes.length];
     synchronized (prototypes) {
       for (int i = 0; i < copy.length; i++) {
-        copy[i] = prototypes[i].clone();
+        copy[i] = prototypes[i].copy();
       }
     }
     return copy;
   }
 
-  public void release(MultiLayerNetwork[] nets) {
+  public void release(MemberNetwork[] nets) {
     pool.add(nets);
   }
 
@@ -113,8 +114,9 @@ public final class LoadedEnsemble {
       return f;
     }
     java.util.Optional<MlpEnsembleForward> made;
+    MultiLayerNetwork[] layered = multiLayerNetworks();
     synchronized (prototypes) {
-      made = MlpEnsembleForward.create(prototypes, maxBatch);
+      made = layered == null ? java.util.Optional.empty() : MlpEnsembleForward.create(layered, maxBatch);
     }
     if (fastEligible == null) {
       fastEligible = made.isPresent();
@@ -122,6 +124,18 @@ public final class LoadedEnsemble {
           ? "members run through the stacked MLP forward pass" : "members run through DL4J's output()");
     }
     return made.orElse(null);
+  }
+
+  /** The members as multilayer networks, or null when one is a computation graph (never a stacked MLP). */
+  private MultiLayerNetwork[] multiLayerNetworks() {
+    MultiLayerNetwork[] out = new MultiLayerNetwork[prototypes.length];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = prototypes[i].multiLayerNetwork().orElse(null);
+      if (out[i] == null) {
+        return null;
+      }
+    }
+    return out;
   }
 
   /** Whether batches ran through {@link MlpEnsembleForward}: true or false once a batch ran, null before. */

@@ -4,6 +4,7 @@ import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.aggregate.EnsembleAggregator;
 import io.deepens.core.aggregate.MemberPredictions;
+import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.random.Bootstrap;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
@@ -86,6 +87,7 @@ public final class SparkEnsembleTrainer {
     // 1. profile and validate, before any training
     TableProfile profile = profile(table, decoder0, classes, fraction, splitSeed, false);
     int numFeatures = checkProfile(profile, decoder0, "training table " + options.dataUri());
+    NetworkFactory.validate(spec, numFeatures); // the network fits the rows (errors name network.config etc.)
     FeatureDecoder decoder = decoder0.withNumFeatures(numFeatures);
     TableProfile valProfile = null;
     if (validationTable != null) {

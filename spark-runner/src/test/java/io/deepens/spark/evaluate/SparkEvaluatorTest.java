@@ -8,6 +8,7 @@ import io.deepens.core.metrics.ClassificationMetrics;
 import io.deepens.core.metrics.Roc;
 import io.deepens.core.mixture.ClassificationUncertainty;
 import io.deepens.core.mixture.PosteriorMixture;
+import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.core.train.MemberModels;
@@ -22,7 +23,6 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,7 +48,7 @@ class SparkEvaluatorTest {
     // one pass on the driver over collected rows
     Manifest m = scorer.manifest();
     EnsembleStore st = EnsembleStore.open(store, new Configuration());
-    List<MultiLayerNetwork> nets = new ArrayList<>();
+    List<MemberNetwork> nets = new ArrayList<>();
     for (Manifest.MemberEntry me : m.usableMembers()) {
       nets.add(MemberModels.fromBytes(st.readVerified(m.version(), me.file(), me.sha256())));
     }
