@@ -250,7 +250,27 @@ public final class NetworkFactory {
     }
     list.layer(ob.build());
     list.setInputType(inputType);
-    return list.build();
+    return onceEach(list.build());
+  }
+
+  /**
+   * DL4J 1.0.0-M2.1 puts the builder's global {@code weightDecay} on every layer twice and applies each entry, so
+   * a preset would train with twice {@code training.weightDecay}. Keeps one of each identical entry, so the spec's
+   * coefficient is the one that acts.
+   */
+  private static MultiLayerConfiguration onceEach(MultiLayerConfiguration conf) {
+    for (NeuralNetConfiguration c : conf.getConfs()) {
+      if (c.getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b) {
+        if (b.getRegularization() != null) {
+          b.setRegularization(new java.util.ArrayList<>(new java.util.LinkedHashSet<>(b.getRegularization())));
+        }
+        if (b.getRegularizationBias() != null) {
+          b.setRegularizationBias(
+              new java.util.ArrayList<>(new java.util.LinkedHashSet<>(b.getRegularizationBias())));
+        }
+      }
+    }
+    return conf;
   }
 
   /**

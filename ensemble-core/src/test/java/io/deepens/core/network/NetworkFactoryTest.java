@@ -80,6 +80,22 @@ class NetworkFactoryTest {
   }
 
   @Test
+  void weightDecayActsOnceWithTheSpecsCoefficient() {
+    // DL4J 1.0.0-M2.1's builder lists a global weightDecay twice per layer; the preset must keep exactly one
+    EnsembleSpec s = SpecLoader.parse(yaml("classification", "  type: mlp\n  hidden: [8, 8]\n",
+        "  epochs: 1\n  weightDecay: 0.003\n"), "t");
+    MultiLayerNetwork net = NetworkFactory.build(s, 16, 1).multiLayerNetwork().orElseThrow();
+    for (int l = 0; l < net.getnLayers(); l++) {
+      var layer = (org.deeplearning4j.nn.conf.layers.BaseLayer) net.getLayer(l).conf().getLayer();
+      assertEquals(1, layer.getRegularization().size(), "layer " + l + ": " + layer.getRegularization());
+      var wd = (org.nd4j.linalg.learning.regularization.WeightDecay) layer.getRegularization().get(0);
+      assertEquals(0.003, wd.getCoeff().valueAt(0, 0), 0.0);
+      assertTrue(layer.getRegularizationBias() == null || layer.getRegularizationBias().isEmpty(),
+          "no decay on biases");
+    }
+  }
+
+  @Test
   void cnnReadsTheFlatInputAsChannelsHeightWidth() {
     EnsembleSpec s = SpecLoader.parse(yaml("classification",
         "  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [6]\n  batchNorm: true\n",

@@ -222,8 +222,8 @@ public final class MlpTrainingStep {
       if (b.getRegularizationBias() != null && !b.getRegularizationBias().isEmpty()) {
         return unsupported(10);
       }
-      // DL4J applies every entry of the list in turn (the preset's global weightDecay appears there twice, so it
-      // acts with twice its coefficient; this step does the same): the coefficients add up.
+      // DL4J applies every entry of the list in turn (a user's configuration may list several; NetworkFactory
+      // keeps one per preset layer): the coefficients add up.
       List<Regularization> reg = b.getRegularization();
       if (reg != null) {
         for (Regularization r : reg) {
