@@ -3,9 +3,12 @@ package io.deepens.spark;
 import io.deepens.core.data.OptDigits;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
+import java.io.File;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -15,6 +18,18 @@ import org.apache.spark.sql.types.StructType;
 
 /** A shared {@code local[2]} session and the embedded digits as Spark tables, for the spark-runner tests. */
 public final class SparkTestSupport {
+  /** Spark's Java 17 options (the same list as the parent pom's spark.java17.opens), for child JVMs. */
+  public static final List<String> JAVA17_OPENS = List.of("-XX:+IgnoreUnrecognizedVMOptions",
+      "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
+      "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
+      "--add-opens=java.base/java.net=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+      "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+      "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+      "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+      "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED", "--add-opens=java.base/sun.security.action=ALL-UNNAMED",
+      "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
+      "--add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED");
+
   private static SparkSession spark;
 
   private SparkTestSupport() {}
@@ -25,6 +40,18 @@ public final class SparkTestSupport {
           Map.of("spark.kryo.registrationRequired", "false", "spark.sql.shuffle.partitions", "4"));
     }
     return spark;
+  }
+
+  /** This JVM's classpath with absolute entries (surefire's manifest-only booter jar is resolved). */
+  public static String testClasspath() {
+    String cp = System.getProperty("surefire.test.class.path");
+    if (cp == null || cp.isBlank()) {
+      cp = System.getProperty("java.class.path");
+    }
+    return Arrays.stream(cp.split(File.pathSeparator))
+        .filter(s -> !s.isBlank())
+        .map(s -> new File(s).getAbsolutePath())
+        .collect(Collectors.joining(File.pathSeparator));
   }
 
   public static StructType digitsSchema() {

@@ -6,15 +6,12 @@ import io.deepens.core.store.Manifest;
 import io.deepens.spark.SparkSessions;
 import io.deepens.spark.SparkTestSupport;
 import io.deepens.spark.train.SparkEnsembleTrainer;
-import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -27,29 +24,13 @@ import org.apache.spark.sql.SparkSession;
  */
 final class ClusterTestSupport {
   /** Spark's Java 17 list (the same as the parent pom's spark.java17.opens). */
-  static final String JAVA17_OPENS = String.join(" ", "-XX:+IgnoreUnrecognizedVMOptions",
-      "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
-      "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
-      "--add-opens=java.base/java.net=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
-      "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
-      "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
-      "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-      "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED", "--add-opens=java.base/sun.security.action=ALL-UNNAMED",
-      "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
-      "--add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED");
+  static final String JAVA17_OPENS = String.join(" ", SparkTestSupport.JAVA17_OPENS);
 
   private ClusterTestSupport() {}
 
   /** This JVM's classpath with absolute entries (surefire's manifest-only booter jar is resolved). */
   static String testClasspath() {
-    String cp = System.getProperty("surefire.test.class.path");
-    if (cp == null || cp.isBlank()) {
-      cp = System.getProperty("java.class.path");
-    }
-    return Arrays.stream(cp.split(File.pathSeparator))
-        .filter(s -> !s.isBlank())
-        .map(s -> new File(s).getAbsolutePath())
-        .collect(Collectors.joining(File.pathSeparator));
+    return SparkTestSupport.testClasspath();
   }
 
   /** Stops any active SparkSession, then starts {@code master} (a local-cluster URL) with the given extra conf. */
