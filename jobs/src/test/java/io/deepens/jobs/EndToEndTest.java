@@ -113,6 +113,37 @@ class EndToEndTest {
           .first();
       assertTrue(oodMi.getDouble(0) > 2 * testMi.getDouble(0),
           "mean MI on unseen digits " + oodMi.getDouble(0) + " vs seen " + testMi.getDouble(0));
+
+      // The Spark ML Transformer, as a Pipeline stage fitted, saved and loaded back, gives the rows the score
+      // command wrote (same columns, same values; a different batch size than the command's default)
+      Dataset<Row> testTable = spark.read().parquet(data + "/test");
+      org.apache.spark.ml.PipelineModel fitted = new org.apache.spark.ml.Pipeline()
+          .setStages(new org.apache.spark.ml.PipelineStage[] {
+              io.deepens.spark.score.EnsembleModel.fromStore(store).setBatchSize(97)})
+          .fit(testTable);
+      String saved = tmp.resolve("pipeline").toString();
+      fitted.write().save(saved);
+      List<Row> viaPipeline = org.apache.spark.ml.PipelineModel.load(saved).transform(testTable).orderBy("id")
+          .collectAsList();
+      Dataset<Row> viaCommandTable = spark.read().parquet(scoredTest);
+      assertEquals(List.of(viaCommandTable.columns()), List.of(fitted.transform(testTable).columns()));
+      List<Row> viaCommand = viaCommandTable.orderBy("id").collectAsList();
+      assertEquals(viaCommand.size(), viaPipeline.size());
+      for (int i = 0; i < viaCommand.size(); i++) {
+        Row a = viaCommand.get(i);
+        Row b = viaPipeline.get(i);
+        assertEquals(a.getLong(a.fieldIndex("id")), b.getLong(b.fieldIndex("id")));
+        assertEquals(a.getInt(a.fieldIndex("prediction")), b.getInt(b.fieldIndex("prediction")), "row " + i);
+        List<Float> pa = a.getList(a.fieldIndex("probability"));
+        List<Float> pb = b.getList(b.fieldIndex("probability"));
+        for (int c = 0; c < pa.size(); c++) {
+          assertEquals(pa.get(c), pb.get(c), 1e-6f, "row " + i + " class " + c);
+        }
+        for (String col : List.of("max_probability", "predictive_entropy", "expected_entropy",
+            "mutual_information")) {
+          assertEquals(a.getDouble(a.fieldIndex(col)), b.getDouble(b.fieldIndex(col)), 1e-6, "row " + i + " " + col);
+        }
+      }
     } finally {
       spark.stop();
     }
