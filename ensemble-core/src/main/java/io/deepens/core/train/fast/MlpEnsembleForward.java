@@ -74,6 +74,15 @@ public final class MlpEnsembleForward {
   /** Per member, per layer ≥ 1: that layer's output [maxBatch, nOut]. */
   private final INDArray[][] out;
   private final float[] stage;
+  // native pointers and views of the buffers above, made once (not per batch and layer)
+  private final FloatPointer inputPtr;
+  private final FloatPointer firstWPtr;
+  private final FloatPointer widePtr;
+  /** Per member: the wide first-layer output at that member's column offset. */
+  private final FloatPointer[] wideAt;
+  private final FloatPointer[][] wPtr;
+  private final FloatPointer[][] outPtr;
+  private final FloatBuffer[][] outBuf;
 
   private MlpEnsembleForward(MultiLayerNetwork[] nets, int maxBatch, int[][] nIn, int[][] nOut, Act[][] act) {
     this.members = nets.length;
@@ -97,6 +106,9 @@ public final class MlpEnsembleForward {
     w = new INDArray[members][];
     b = new float[members][][];
     out = new INDArray[members][];
+    wPtr = new FloatPointer[members][];
+    outPtr = new FloatPointer[members][];
+    outBuf = new FloatBuffer[members][];
     int widest = firstWidth;
     for (int k = 0; k < members; k++) {
       float[] flat = nets[k].params().data().asFloat();
@@ -104,6 +116,9 @@ public final class MlpEnsembleForward {
       w[k] = new INDArray[layers];
       b[k] = new float[layers][];
       out[k] = new INDArray[layers];
+      wPtr[k] = new FloatPointer[layers];
+      outPtr[k] = new FloatPointer[layers];
+      outBuf[k] = new FloatBuffer[layers];
       int off = 0;
       for (int l = 0; l < layers; l++) {
         int wn = nIn[k][l] * nOut[k][l];
@@ -115,6 +130,9 @@ public final class MlpEnsembleForward {
           w[k][l] = Nd4j.create(wl, new long[] {wn}, DataType.FLOAT);
           b[k][l] = java.util.Arrays.copyOfRange(flat, off + wn, off + wn + nOut[k][l]);
           out[k][l] = Nd4j.create(DataType.FLOAT, maxBatch, nOut[k][l]);
+          wPtr[k][l] = ptr(w[k][l]);
+          outPtr[k][l] = ptr(out[k][l]);
+          outBuf[k][l] = out[k][l].data().asNioFloat();
         }
         off += wn + nOut[k][l];
         widest = Math.max(widest, nOut[k][l]);
@@ -125,6 +143,13 @@ public final class MlpEnsembleForward {
     inputBuf = input.data().asNioFloat();
     wide = Nd4j.create(DataType.FLOAT, (long) maxBatch * firstWidth);
     wideBuf = wide.data().asNioFloat();
+    inputPtr = ptr(input);
+    firstWPtr = ptr(firstW);
+    widePtr = ptr(wide);
+    wideAt = new FloatPointer[members];
+    for (int k = 0; k < members; k++) {
+      wideAt[k] = ptr(wide).position(firstOff[k]);
+    }
     stage = new float[maxBatch * widest];
   }
 
@@ -251,8 +276,8 @@ public final class MlpEnsembleForward {
     }
     inputBuf.put(0, x, 0, rows * numFeatures);
     // all members' first layers: wide [rows, Σ nOut] = x · stackedWᵀ, then bias and activation per member block
-    openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, firstWidth, numFeatures, 1f, ptr(input),
-        numFeatures, ptr(firstW), numFeatures, 0f, ptr(wide), firstWidth);
+    openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, firstWidth, numFeatures, 1f, inputPtr,
+        numFeatures, firstWPtr, numFeatures, 0f, widePtr, firstWidth);
     int len = rows * firstWidth;
     wideBuf.get(0, stage, 0, len);
     for (int k = 0; k < members; k++) {
@@ -271,13 +296,13 @@ public final class MlpEnsembleForward {
       if (layers == 1) {
         continue;
       }
-      FloatPointer in = ptr(wide).position(firstOff[k]);
+      FloatPointer in = wideAt[k];
       int ld = firstWidth;
       for (int l = 1; l < layers; l++) {
         int no = nOut[k][l];
-        openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, no, nIn[k][l], 1f, in, ld, ptr(w[k][l]),
-            nIn[k][l], 0f, ptr(out[k][l]), no);
-        FloatBuffer ob = out[k][l].data().asNioFloat();
+        openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, no, nIn[k][l], 1f, in, ld, wPtr[k][l],
+            nIn[k][l], 0f, outPtr[k][l], no);
+        FloatBuffer ob = outBuf[k][l];
         ob.get(0, stage, 0, rows * no);
         boolean last = l == layers - 1;
         biasAndActivate(stage, rows, no, 0, no, b[k][l], 0, last ? null : act[k][l]);
@@ -285,7 +310,7 @@ public final class MlpEnsembleForward {
           probs[k] = softmax(stage, rows, no, 0, no);
         } else {
           ob.put(0, stage, 0, rows * no);
-          in = ptr(out[k][l]);
+          in = outPtr[k][l];
           ld = no;
         }
       }
@@ -329,20 +354,7 @@ public final class MlpEnsembleForward {
   private static float[] softmax(float[] z, int rows, int ld, int col, int k) {
     float[] p = new float[rows * k];
     for (int r = 0; r < rows; r++) {
-      int o = r * ld + col;
-      float max = z[o];
-      for (int j = 1; j < k; j++) {
-        max = Math.max(max, z[o + j]);
-      }
-      float sum = 0f;
-      for (int j = 0; j < k; j++) {
-        float e = (float) Math.exp(z[o + j] - max);
-        p[r * k + j] = e;
-        sum += e;
-      }
-      for (int j = 0; j < k; j++) {
-        p[r * k + j] /= sum;
-      }
+      Softmax.row(z, r * ld + col, p, r * k, k);
     }
     return p;
   }

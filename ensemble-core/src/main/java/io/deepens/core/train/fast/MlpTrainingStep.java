@@ -362,18 +362,9 @@ public final class MlpTrainingStep {
     float inv = 1f / rows;
     for (int r = 0; r < rows; r++) {
       int o = r * k;
-      float max = rowStage[o];
-      for (int j = 1; j < k; j++) {
-        max = Math.max(max, rowStage[o + j]);
-      }
-      float sum = 0;
+      Softmax.row(rowStage, o, rowStage, o, k);
       for (int j = 0; j < k; j++) {
-        float e = (float) Math.exp(rowStage[o + j] - max);
-        rowStage[o + j] = e;
-        sum += e;
-      }
-      for (int j = 0; j < k; j++) {
-        float pr = rowStage[o + j] / sum;
+        float pr = rowStage[o + j];
         float y = labels[o + j];
         if (y != 0f) {
           double clipped = Math.min(Math.max(pr, SOFTMAX_CLIP_EPS), 1 - SOFTMAX_CLIP_EPS);
@@ -463,26 +454,16 @@ public final class MlpTrainingStep {
     float[] v = this.v;
     float c1 = 1f - beta1;
     float c2 = 1f - beta2;
-    if (wd == 0f) {
-      for (int i = from; i < to; i++) {
-        float gi = g[i];
-        float mi = beta1 * m[i] + gi * c1;
-        float vi = beta2 * v[i] + gi * gi * c2;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= (mi * alphat) / ((float) Math.sqrt(vi) + eps);
-      }
-    } else {
-      for (int i = from; i < to; i++) {
-        float gi = g[i];
-        float mi = beta1 * m[i] + gi * c1;
-        float vi = beta2 * v[i] + gi * gi * c2;
-        m[i] = mi;
-        v[i] = vi;
-        float up = (mi * alphat) / ((float) Math.sqrt(vi) + eps);
-        up += wd * p[i];
-        p[i] -= up;
-      }
+    // one loop for both cases: with wd = 0 the decay term is ±0 and adds nothing (bit for bit, finite p)
+    for (int i = from; i < to; i++) {
+      float gi = g[i];
+      float mi = beta1 * m[i] + gi * c1;
+      float vi = beta2 * v[i] + gi * gi * c2;
+      m[i] = mi;
+      v[i] = vi;
+      float up = (mi * alphat) / ((float) Math.sqrt(vi) + eps);
+      up += wd * p[i];
+      p[i] -= up;
     }
   }
 }
