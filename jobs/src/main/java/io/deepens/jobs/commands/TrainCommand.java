@@ -98,24 +98,21 @@ public final class TrainCommand implements Command {
   }
 
   /**
-   * The session for training; a spec that asks for GPUs on a master that offers none fails here with what to change
-   * instead of Spark's "No executor resource configs were specified for the following task configs: gpu".
+   * The session for training. A spec that asks for GPUs needs executors that offer them; without
+   * {@code spark.executor.resource.gpu.amount} (from --conf, or spark-submit's properties, which reach this JVM as
+   * system properties) Spark would refuse the task resource with "No executor resource configs were specified for
+   * the following task configs: gpu", so say what to change instead, before starting anything.
    */
   private static SparkSession session(String master, EnsembleSpec spec, Map<String, String> conf) {
-    try {
-      return SparkSessions.getOrCreate(master, "deepens train " + spec.name(), conf);
-    } catch (Exception e) { // Scala throws SparkException (checked in Java) undeclared; rethrown below as is
-      String msg = String.valueOf(e.getMessage());
-      if (e instanceof org.apache.spark.SparkException && spec.resources().gpusPerMember() > 0
-          && msg.contains("No executor resource configs")
-          && msg.contains("gpu")) {
-        throw new InvalidInputException("train: the spec asks for " + spec.resources().gpusPerMember()
-            + " GPU per member (resources.gpusPerMember) but this Spark application has no executor GPUs ("
-            + "spark.executor.resource.gpu.amount is not set). On a GPU cluster set it and a discovery script (see "
-            + "conf/spark-defaults-*.conf and conf/gpu-discovery.sh); to train on CPUs, pass --gpus-per-member 0");
-      }
-      throw e;
+    String key = "spark.executor.resource.gpu.amount";
+    if (spec.resources().gpusPerMember() > 0 && !conf.containsKey(key)
+        && !new org.apache.spark.SparkConf().contains(key)) {
+      throw new InvalidInputException("train: the spec asks for " + spec.resources().gpusPerMember()
+          + " GPU per member (resources.gpusPerMember) but this Spark application has no executor GPUs (" + key
+          + " is not set). On a GPU cluster set it and a discovery script (see conf/spark-defaults-*.conf and "
+          + "conf/gpu-discovery.sh); to train on CPUs, pass --gpus-per-member 0");
     }
+    return SparkSessions.getOrCreate(master, "deepens train " + spec.name(), conf);
   }
 
   @Override
