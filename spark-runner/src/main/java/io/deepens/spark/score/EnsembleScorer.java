@@ -271,8 +271,8 @@ public final class EnsembleScorer implements Serializable {
               ? mixture.classify(comp, samples, valid, outputs)
               : mixture.classify(comp, valid, outputs);
           double[] p = u.probability();
+          float[] probs = new float[outputs]; // staging only: fromPrimitiveArray copies it into the row's array
           for (int v = 0; v < valid; v++) {
-            float[] probs = new float[outputs];
             for (int c = 0; c < outputs; c++) {
               probs[c] = (float) p[v * outputs + c];
             }
