@@ -11,6 +11,8 @@ import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.NetworkType;
 import io.deepens.core.spec.Task;
 import io.deepens.core.spec.TrainingSpec;
+import io.deepens.core.train.fast.CnnTrainingStep;
+import io.deepens.core.train.fast.LeanStep;
 import io.deepens.core.train.fast.MlpTrainingStep;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -57,8 +59,11 @@ import org.slf4j.LoggerFactory;
  * <p>Plain MLP classifiers (ReLU, softmax, Adam, optional weight decay; no dropout or batch norm) train with
  * {@link MlpTrainingStep}, which does {@code fit}'s arithmetic on the same network's parameters and Adam state
  * without its per-iteration overhead (parameters equal {@code fit}'s to float rounding; resume and same-seed runs
- * stay bit-identical); every other network trains with {@code net.fit}. System property
- * {@value #FAST_MLP_PROPERTY}{@code =false} turns the lean step off.
+ * stay bit-identical). Preset CNN classifiers (ReLU convolutions, max pooling, dense layers, softmax, Adam, weight
+ * decay, dropout) train and validate with {@link CnnTrainingStep} (im2col + sgemm; DL4J's CPU convolution is two
+ * orders of magnitude slower here; dropout masks are this project's, deterministic per seed and epoch). Every other
+ * network trains with {@code net.fit}. System properties {@value #FAST_MLP_PROPERTY}{@code =false} and
+ * {@value #FAST_CNN_PROPERTY}{@code =false} turn the lean steps off.
  *
  * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
  * thread pool is assumed, as with one Spark task per executor core).
@@ -81,6 +86,8 @@ public final class MemberTrainer {
    * with {@code net.fit}.
    */
   public static final String FAST_MLP_PROPERTY = "deepens.fastMlp";
+  /** System property: "false" turns off {@link CnnTrainingStep} (CNN presets then train with {@code net.fit}). */
+  public static final String FAST_CNN_PROPERTY = "deepens.fastCnn";
 
   private MemberTrainer() {}
 
@@ -193,6 +200,8 @@ public final class MemberTrainer {
     private final int member;
     private final TrainingSet train;
     private final TrainingSet validation;
+    /** The lean CNN step when this member uses one: it also runs the validation forward passes. */
+    private CnnTrainingStep leanCnn;
     private final Checkpointer checkpointer;
     private final EpochListener listener;
     private final long seed;
@@ -239,10 +248,8 @@ public final class MemberTrainer {
       full = new Batch(bs);
       tail = n % bs == 0 ? null : new Batch(n % bs);
       int[] perm = new int[n];
-      MlpTrainingStep fast = !"false".equalsIgnoreCase(System.getProperty(FAST_MLP_PROPERTY))
-          && spec.network().type() == NetworkType.MLP && classification
-          ? net.multiLayerNetwork().flatMap(mln -> MlpTrainingStep.create(mln, bs)).orElse(null) : null;
-      LOG.debug("member {} trains with {}", member, fast == null ? "net.fit" : "the lean MLP step");
+      LeanStep fast = leanStep(bs);
+      LOG.debug("member {} trains with {}", member, fast == null ? "net.fit" : fast.getClass().getSimpleName());
       for (int epoch = start; epoch < t.epochs() && !stopped; epoch++) {
         long t0 = System.nanoTime();
         net.setEpochCount(epoch);
@@ -407,13 +414,33 @@ public final class MemberTrainer {
       return !BooleanIndexing.or(a, Conditions.isNan()) && !BooleanIndexing.or(a, Conditions.isInfinite());
     }
 
+    /** The lean step for this network, or null to train with {@code net.fit}. */
+    private LeanStep leanStep(int bs) {
+      if (!classification) {
+        return null;
+      }
+      if (spec.network().type() == NetworkType.MLP
+          && !"false".equalsIgnoreCase(System.getProperty(FAST_MLP_PROPERTY))) {
+        return net.multiLayerNetwork().flatMap(mln -> MlpTrainingStep.create(mln, bs)).orElse(null);
+      }
+      if (spec.network().type() == NetworkType.CNN
+          && !"false".equalsIgnoreCase(System.getProperty(FAST_CNN_PROPERTY))) {
+        leanCnn = net.multiLayerNetwork().flatMap(mln -> CnnTrainingStep.create(mln, bs, true)).orElse(null);
+        return leanCnn;
+      }
+      return null;
+    }
+
     /** Metrics over the validation rows in chunks of {@link #EVAL_BATCH}. */
     private Evaluation evaluate() {
       if (validation == null) {
         return null;
       }
       int rows = validation.numRows();
-      int chunk = Math.min(EVAL_BATCH, rows);
+      if (leanCnn != null) {
+        leanCnn.reload();
+      }
+      int chunk = Math.min(leanCnn != null ? leanCnn.maxBatch() : EVAL_BATCH, rows);
       INDArray x = Nd4j.create(DataType.FLOAT, chunk, numFeatures);
       FloatBuffer xb = x.data().asNioFloat();
       double nll = 0;
@@ -431,7 +458,13 @@ public final class MemberTrainer {
           validation.copyFeatures(r0 + i, buf, i * numFeatures);
         }
         Nd4j.getAffinityManager().tagLocation(in, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
-        float[] o = net.output(in).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        float[] o;
+        if (leanCnn != null) {
+          o = new float[m * spec.outputs()];
+          leanCnn.output(in.data().asFloat(), 0, m, o);
+        } else {
+          o = net.output(in).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        }
         int k = spec.outputs();
         for (int i = 0; i < m; i++) {
           float y = validation.label(r0 + i);

@@ -1,20 +1,15 @@
 package io.deepens.core.train.fast;
 
 import java.nio.FloatBuffer;
-import java.util.List;
 import java.util.Optional;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.deeplearning4j.nn.api.Layer;
-import org.deeplearning4j.nn.api.Updater;
-import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
-import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -22,7 +17,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.AdamUpdater;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
@@ -50,7 +44,7 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
  * moments back, so the network (and a checkpoint of it) always holds the exact training state after {@code end}.
  * The network's iteration count is advanced every step, as {@code fit} does. Not thread-safe; one per network.
  */
-public final class MlpTrainingStep {
+public final class MlpTrainingStep implements LeanStep {
   private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
   private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
   private static final int TRANS = openblas_nolapack.CblasTrans;
@@ -206,54 +200,22 @@ public final class MlpTrainingStep {
         nIn[l] = (int) d.getNIn();
         nOut[l] = (int) d.getNOut();
       }
-      BaseLayer b = (BaseLayer) c;
-      if (b.getIDropout() != null || b.getWeightNoise() != null
-          || (b.getConstraints() != null && !b.getConstraints().isEmpty())
-          || (b.getGradientNormalization() != null && b.getGradientNormalization() != GradientNormalization.None)
-          || !(b.getIUpdater() instanceof Adam) || !(b.getBiasUpdater() == null || b.getBiasUpdater().equals(
-              b.getIUpdater()))) {
-        return unsupported(8);
+      Adam[] holder = {adam};
+      int check = LeanAdam.checkLayer((BaseLayer) c, false, holder, decay, l);
+      if (check != LeanAdam.OK) {
+        return unsupported(check);
       }
-      if (adam == null) {
-        adam = (Adam) b.getIUpdater();
-      } else if (!adam.equals(b.getIUpdater())) {
-        return unsupported(9);
-      }
-      if (b.getRegularizationBias() != null && !b.getRegularizationBias().isEmpty()) {
-        return unsupported(10);
-      }
-      // DL4J applies every entry of the list in turn (a user's configuration may list several; NetworkFactory
-      // keeps one per preset layer): the coefficients add up.
-      List<Regularization> reg = b.getRegularization();
-      if (reg != null) {
-        for (Regularization r : reg) {
-          if (r.getClass() != WeightDecay.class) {
-            return unsupported(11);
-          }
-          WeightDecay wd = (WeightDecay) r;
-          if (!wd.isApplyLR() || !(wd.getCoeff() instanceof org.nd4j.linalg.schedule.FixedSchedule)) {
-            return unsupported(12);
-          }
-          decay[l] += wd.getCoeff().valueAt(0, 0);
-        }
-      }
+      adam = holder[0];
       if (l > 0 && nIn[l] != nOut[l - 1]) {
         return unsupported(13);
       }
     }
-    Updater u = net.getUpdater(true);
-    if (!(u instanceof BaseMultiLayerUpdater)) {
-      return unsupported(14);
-    }
-    List<UpdaterBlock> blocks = ((BaseMultiLayerUpdater<?>) u).getUpdaterBlocks();
-    long numParams = net.numParams();
-    if (blocks.size() != 1 || blocks.get(0).getParamOffsetStart() != 0
-        || blocks.get(0).getParamOffsetEnd() != numParams
-        || !(blocks.get(0).getGradientUpdater() instanceof AdamUpdater)) {
+    AdamUpdater updater = LeanAdam.singleBlock(net);
+    if (updater == null) {
       return unsupported(15);
     }
-    MlpTrainingStep s = new MlpTrainingStep(net, maxBatch, nIn, nOut, decay, adam,
-        (AdamUpdater) blocks.get(0).getGradientUpdater());
+    long numParams = net.numParams();
+    MlpTrainingStep s = new MlpTrainingStep(net, maxBatch, nIn, nOut, decay, adam, updater);
     if (s.numParams != numParams || !s.layoutMatches()) {
       return unsupported(16);
     }
@@ -294,6 +256,7 @@ public final class MlpTrainingStep {
   }
 
   /** Reads parameters and Adam moments from the network (call before the first {@link #step} after any change). */
+  @Override
   public void begin() {
     paramBuf.get(0, p);
     mView.data().asNioFloat().get((int) mView.offset(), m);
@@ -302,6 +265,7 @@ public final class MlpTrainingStep {
   }
 
   /** Writes the Adam moments back into the network's updater state (parameters are always current). */
+  @Override
   public void end() {
     if (!begun) {
       return;
@@ -316,6 +280,7 @@ public final class MlpTrainingStep {
    * one-hot labels {@code labels} (rows × classes, row-major). Returns DL4J's score for the minibatch (before the
    * update).
    */
+  @Override
   public double step(INDArray features, float[] labels, int rows) {
     if (!begun) {
       throw new IllegalStateException("call begin() before step()");
@@ -417,53 +382,17 @@ public final class MlpTrainingStep {
 
     // Adam (+ decoupled weight decay on W), DL4J's float arithmetic
     double lr = adam.getLearningRate(iteration, epoch);
-    float beta1 = (float) adam.getBeta1();
-    float beta2 = (float) adam.getBeta2();
-    float eps = (float) adam.getEpsilon();
-    float beta1t = (float) Math.pow(beta1, iteration + 1);
-    float beta2t = (float) Math.pow(beta2, iteration + 1);
-    float alphat = (float) ((float) lr * Math.sqrt(1f - beta2t) / (1f - beta1t));
-    if (Float.isNaN(alphat) || alphat == 0f || Float.isInfinite(alphat)) {
-      alphat = eps;
-    }
+    float alphat = LeanAdam.alphat(adam, lr, iteration);
     double regScore = 0;
     for (int l = 0; l < layers; l++) {
-      int w0 = wOff[l];
-      int w1 = bOff[l];
       if (decay[l] > 0) {
-        double ss = 0;
-        for (int i = w0; i < w1; i++) {
-          ss += p[i] * p[i];
-        }
-        regScore += 0.5 * decay[l] * ss;
-        adam(w0, w1, beta1, beta2, eps, alphat, (float) (lr * decay[l]));
-      } else {
-        adam(w0, w1, beta1, beta2, eps, alphat, 0f);
+        regScore += LeanAdam.decayScore(p, wOff[l], bOff[l], decay[l]);
       }
-      adam(bOff[l], bOff[l] + nOut[l], beta1, beta2, eps, alphat, 0f);
+      LeanAdam.update(p, g, m, v, wOff[l], bOff[l], adam, alphat, (float) (lr * decay[l]));
+      LeanAdam.update(p, g, m, v, bOff[l], bOff[l] + nOut[l], adam, alphat, 0f);
     }
     paramBuf.put(0, p);
     conf.setIterationCount(iteration + 1);
     return loss + regScore;
-  }
-
-  private void adam(int from, int to, float beta1, float beta2, float eps, float alphat, float wd) {
-    float[] p = this.p;
-    float[] g = this.g;
-    float[] m = this.m;
-    float[] v = this.v;
-    float c1 = 1f - beta1;
-    float c2 = 1f - beta2;
-    // one loop for both cases: with wd = 0 the decay term is ±0 and adds nothing (bit for bit, finite p)
-    for (int i = from; i < to; i++) {
-      float gi = g[i];
-      float mi = beta1 * m[i] + gi * c1;
-      float vi = beta2 * v[i] + gi * gi * c2;
-      m[i] = mi;
-      v[i] = vi;
-      float up = (mi * alphat) / ((float) Math.sqrt(vi) + eps);
-      up += wd * p[i];
-      p[i] -= up;
-    }
   }
 }
