@@ -60,7 +60,7 @@ import org.slf4j.LoggerFactory;
  * {@link MlpTrainingStep}, which does {@code fit}'s arithmetic on the same network's parameters and Adam state
  * without its per-iteration overhead (parameters equal {@code fit}'s to float rounding; resume and same-seed runs
  * stay bit-identical). Preset CNN classifiers (ReLU convolutions, max pooling, dense layers, softmax, Adam, weight
- * decay, dropout) train and validate with {@link CnnTrainingStep} (im2col + sgemm; DL4J's CPU convolution is two
+ * decay, dropout) train with {@link CnnTrainingStep} (im2col + sgemm; DL4J's CPU convolution is two
  * orders of magnitude slower here; dropout masks are this project's, deterministic per seed and epoch). Every other
  * network trains with {@code net.fit}. System properties {@value #FAST_MLP_PROPERTY}{@code =false} and
  * {@value #FAST_CNN_PROPERTY}{@code =false} turn the lean steps off.
@@ -87,7 +87,7 @@ public final class MemberTrainer {
    */
   public static final String FAST_MLP_PROPERTY = "deepens.fastMlp";
   /** System property: "false" turns off {@link CnnTrainingStep} (CNN presets then train with {@code net.fit}). */
-  public static final String FAST_CNN_PROPERTY = "deepens.fastCnn";
+  public static final String FAST_CNN_PROPERTY = CnnTrainingStep.PROPERTY;
 
   private MemberTrainer() {}
 
@@ -200,8 +200,6 @@ public final class MemberTrainer {
     private final int member;
     private final TrainingSet train;
     private final TrainingSet validation;
-    /** The lean CNN step when this member uses one: it also runs the validation forward passes. */
-    private CnnTrainingStep leanCnn;
     private final Checkpointer checkpointer;
     private final EpochListener listener;
     private final long seed;
@@ -425,8 +423,7 @@ public final class MemberTrainer {
       }
       if (spec.network().type() == NetworkType.CNN
           && !"false".equalsIgnoreCase(System.getProperty(FAST_CNN_PROPERTY))) {
-        leanCnn = net.multiLayerNetwork().flatMap(mln -> CnnTrainingStep.create(mln, bs, true)).orElse(null);
-        return leanCnn;
+        return net.multiLayerNetwork().flatMap(mln -> CnnTrainingStep.create(mln, bs, true)).orElse(null);
       }
       return null;
     }
@@ -437,10 +434,7 @@ public final class MemberTrainer {
         return null;
       }
       int rows = validation.numRows();
-      if (leanCnn != null) {
-        leanCnn.reload();
-      }
-      int chunk = Math.min(leanCnn != null ? leanCnn.maxBatch() : EVAL_BATCH, rows);
+      int chunk = Math.min(EVAL_BATCH, rows);
       INDArray x = Nd4j.create(DataType.FLOAT, chunk, numFeatures);
       FloatBuffer xb = x.data().asNioFloat();
       double nll = 0;
@@ -458,13 +452,7 @@ public final class MemberTrainer {
           validation.copyFeatures(r0 + i, buf, i * numFeatures);
         }
         Nd4j.getAffinityManager().tagLocation(in, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
-        float[] o;
-        if (leanCnn != null) {
-          o = new float[m * spec.outputs()];
-          leanCnn.output(in.data().asFloat(), 0, m, o);
-        } else {
-          o = net.output(in).castTo(DataType.FLOAT).dup('c').data().asFloat();
-        }
+        float[] o = net.output(in).castTo(DataType.FLOAT).dup('c').data().asFloat();
         int k = spec.outputs();
         for (int i = 0; i < m; i++) {
           float y = validation.label(r0 + i);

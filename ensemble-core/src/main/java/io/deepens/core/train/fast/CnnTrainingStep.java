@@ -59,13 +59,15 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
  * thread-safe; one per network and thread.
  */
 public final class CnnTrainingStep implements LeanStep {
+  /** System property: "false" turns the lean CNN path off (training and inference then use DL4J). */
+  public static final String PROPERTY = "deepens.fastCnn";
   private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
   private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
   private static final int TRANS = openblas_nolapack.CblasTrans;
   /** DL4J's LossMCXENT default softmax clipping epsilon. */
   private static final double SOFTMAX_CLIP_EPS = 1e-10;
   /** Target size (floats) of one group's im2col block: samples are grouped so one sgemm sees about this many. */
-  private static final int GROUP_FLOATS = 1 << 18;
+  private static final int GROUP_FLOATS = 1 << 16;
 
   /** A convolution (and the max pooling after it, if any) on NCHW samples. */
   private static final class Conv {
@@ -559,6 +561,11 @@ public final class CnnTrainingStep implements LeanStep {
     begun = false;
   }
 
+  /** Classes (the width of {@link #output}'s rows). */
+  public int classes() {
+    return classes;
+  }
+
   /** The most rows one call takes. */
   public int maxBatch() {
     return maxBatch;
@@ -741,6 +748,15 @@ public final class CnnTrainingStep implements LeanStep {
               continue;
             }
             int src = chOff + iy * w;
+            if (c.sw == 1) {
+              // contiguous: ix = ox - padLeft + kx inside [0, w) for ox in [lo, hi)
+              int lo = Math.max(0, Math.min(c.ow, c.padLeft - kx));
+              int hi = Math.max(lo, Math.min(c.ow, w + c.padLeft - kx));
+              java.util.Arrays.fill(cols, rowDst, rowDst + lo, 0f);
+              System.arraycopy(in, src + lo - c.padLeft + kx, cols, rowDst + lo, hi - lo);
+              java.util.Arrays.fill(cols, rowDst + hi, rowDst + c.ow, 0f);
+              continue;
+            }
             for (int ox = 0; ox < c.ow; ox++) {
               int ix = ox * c.sw - c.padLeft + kx;
               cols[rowDst + ox] = ix >= 0 && ix < w ? in[src + ix] : 0f;
@@ -754,10 +770,37 @@ public final class CnnTrainingStep implements LeanStep {
   private static void poolForward(Conv c, int rows) {
     int ohw = c.oh * c.ow;
     int pohw = c.poh * c.pow;
+    boolean tiled2x2 = c.pkh == 2 && c.pkw == 2 && c.psh == 2 && c.psw == 2 && c.pPadTop == 0 && c.pPadLeft == 0
+        && c.oh == 2 * c.poh && c.ow == 2 * c.pow;
     for (int s = 0; s < rows; s++) {
       for (int o = 0; o < c.cout; o++) {
         int inBase = (s * c.cout + o) * ohw;
         int outBase = (s * c.cout + o) * pohw;
+        if (tiled2x2) {
+          // windows 2×2 side by side inside the input: the first maximum in row-major order, as below
+          for (int py = 0; py < c.poh; py++) {
+            for (int px = 0; px < c.pow; px++) {
+              int i = inBase + 2 * py * c.ow + 2 * px;
+              int best = i;
+              float max = c.act[i];
+              if (c.act[i + 1] > max) {
+                max = c.act[i + 1];
+                best = i + 1;
+              }
+              if (c.act[i + c.ow] > max) {
+                max = c.act[i + c.ow];
+                best = i + c.ow;
+              }
+              if (c.act[i + c.ow + 1] > max) {
+                max = c.act[i + c.ow + 1];
+                best = i + c.ow + 1;
+              }
+              c.out[outBase + py * c.pow + px] = max;
+              c.arg[outBase + py * c.pow + px] = best;
+            }
+          }
+          continue;
+        }
         for (int py = 0; py < c.poh; py++) {
           int y0 = Math.max(0, py * c.psh - c.pPadTop);
           int y1 = Math.min(c.oh, py * c.psh - c.pPadTop + c.pkh);
@@ -944,6 +987,15 @@ public final class CnnTrainingStep implements LeanStep {
             }
             int rowSrc = src + oy * c.ow;
             int dst = chOff + iy * w;
+            if (c.sw == 1) {
+              int lo = Math.max(0, Math.min(c.ow, c.padLeft - kx));
+              int hi = Math.max(lo, Math.min(c.ow, w + c.padLeft - kx));
+              int shift = dst - c.padLeft + kx - rowSrc;
+              for (int q = rowSrc + lo; q < rowSrc + hi; q++) {
+                dIn[q + shift] += cols[q];
+              }
+              continue;
+            }
             for (int ox = 0; ox < c.ow; ox++) {
               int ix = ox * c.sw - c.padLeft + kx;
               if (ix >= 0 && ix < w) {
