@@ -11,6 +11,10 @@ WARMUP=${2:-200}
 ITERS=${3:-800}
 MODES=${4:-lean fit member}
 THREADS=${5:-1 2}
+# ARCH=cnn: conf/fashion-mnist-cnn.yaml's network instead of the reference MLP (CnnThroughputBench, torch-cnn)
+ARCH=${ARCH:-mlp}
+BENCH=io.deepens.core.train.TrainThroughputBench
+[[ $ARCH == cnn ]] && BENCH=io.deepens.core.train.CnnThroughputBench
 mvn -B -o -q -pl ensemble-core test-compile
 CPF=$(mktemp)
 mvn -B -o -q -pl ensemble-core dependency:build-classpath -Dmdep.outputFile="$CPF" -Dmdep.includeScope=test
@@ -22,10 +26,10 @@ for rep in $(seq 1 "$REPS"); do
   for t in $THREADS; do
     # PASSIVE: on a shared, oversubscribed machine spinning OpenMP workers (PyTorch, libnd4j) otherwise collapse
     export OMP_NUM_THREADS=$t MKL_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-    /usr/bin/python3 scripts/bench/torch_train_throughput.py "$t" "$WARMUP" "$ITERS" | tee -a "$OUT"
+    /usr/bin/python3 scripts/bench/torch_train_throughput.py "$t" "$WARMUP" "$ITERS" "$ARCH" | tee -a "$OUT"
     for mode in $MODES; do
       java -Xms1g -Xmx2g -cp "$CP" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-        io.deepens.core.train.TrainThroughputBench "$mode" "$t" "$WARMUP" "$ITERS" 2>/dev/null | grep '^RESULT' | tee -a "$OUT"
+        "$BENCH" "$mode" "$t" "$WARMUP" "$ITERS" 2>/dev/null | grep '^RESULT' | tee -a "$OUT"
     done
     echo "  (rep $rep, $t thread(s), load $(cut -d' ' -f1 /proc/loadavg))"
   done
@@ -44,8 +48,9 @@ for name, med in (("wall-clock samples/s", wall), ("samples per CPU-second of th
     print("\n" + name)
     print("%-8s %3s %5s %10s %16s %9s" % ("side", "thr", "runs", "median", "min..max", "vs torch"))
     for t in sorted({t for (_, t) in med}):
-        tm = st.median(med[("torch", t)])
-        for mode in ["torch"] + [m for (m, tt) in med if tt == t and m != "torch"]:
+        peer = next(m for (m, tt) in med if tt == t and m.startswith("torch"))
+        tm = st.median(med[(peer, t)])
+        for mode in [peer] + [m for (m, tt) in med if tt == t and m != peer]:
             v = med[(mode, t)]
             print("%-8s %3d %5d %10.0f %16s %9.2f" % (mode, t, len(v), st.median(v),
                   "%.0f..%.0f" % (min(v), max(v)), st.median(v) / tm))

@@ -22,9 +22,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code RESULT cnn-mode threads samples_per_second samples_per_cpu_second} as {@link TrainThroughputBench} does.
  */
 public final class CnnThroughputBench {
-  static final int BATCH = 128;
+  static final int BATCH = TrainThroughputBench.BATCH;
   static final int IN = 784;
-  static final int CLASSES = 10;
   static final int BATCHES = 20;
   /** Multiply-adds ×2 per sample, forward: conv1 784·20·25, conv2 196·50·500, dense 2450·500 + 500·10. */
   static final double FORWARD_FLOP = 2.0 * (784 * 20 * 25 + 196 * 50 * 500 + 2450 * 500 + 500 * 10);
@@ -50,11 +49,6 @@ public final class CnnThroughputBench {
         """.formatted(threads), "bench-cnn");
   }
 
-  private static long cpuNanos() {
-    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-        .getOperatingSystemMXBean()).getProcessCpuTime();
-  }
-
   public static void main(String[] args) {
     String mode = args[0];
     int threads = Integer.parseInt(args[1]);
@@ -62,21 +56,10 @@ public final class CnnThroughputBench {
     int iters = args.length > 3 ? Integer.parseInt(args[3]) : 60;
     MemberTrainer.setThreads(threads);
     MultiLayerNetwork net = NetworkFactory.build(spec(threads), IN, 42L).multiLayerNetwork().orElseThrow();
-    SplittableRandom r = new SplittableRandom(1);
-    DataSet[] batches = new DataSet[BATCHES];
+    DataSet[] batches = TrainThroughputBench.randomBatches(new SplittableRandom(1), IN, BATCHES);
     float[][] labels = new float[BATCHES][];
-    for (int b = 0; b < BATCHES; b++) {
-      float[] x = new float[BATCH * IN];
-      for (int i = 0; i < x.length; i++) {
-        x[i] = (float) r.nextDouble();
-      }
-      float[] y = new float[BATCH * CLASSES];
-      for (int i = 0; i < BATCH; i++) {
-        y[i * CLASSES + r.nextInt(CLASSES)] = 1f;
-      }
-      labels[b] = y;
-      INDArray xf = Nd4j.createFromArray(x).reshape(BATCH, IN);
-      batches[b] = new DataSet(xf, Nd4j.createFromArray(y).reshape(BATCH, CLASSES));
+    for (int k = 0; k < BATCHES; k++) {
+      labels[k] = batches[k].getLabels().dup('c').data().asFloat();
     }
     CnnTrainingStep lean = mode.equals("lean") ? CnnTrainingStep.create(net, BATCH, true).orElseThrow() : null;
     if (lean != null) {
@@ -87,7 +70,7 @@ public final class CnnThroughputBench {
     for (int i = 0; i < warmup + iters; i++) {
       if (i == warmup) {
         t0 = System.nanoTime();
-        c0 = cpuNanos();
+        c0 = TrainThroughputBench.cpuNanos();
       }
       DataSet d = batches[i % BATCHES];
       if (lean != null) {
@@ -97,7 +80,7 @@ public final class CnnThroughputBench {
       }
     }
     double secs = (System.nanoTime() - t0) / 1e9;
-    double cpu = (cpuNanos() - c0) / 1e9;
+    double cpu = (TrainThroughputBench.cpuNanos() - c0) / 1e9;
     double sps = iters * (double) BATCH / secs;
     System.out.printf(Locale.ROOT, "RESULT cnn-%s %d %.1f %.1f   (%.1f GFLOP/s at 3x forward FLOPs)%n", mode,
         threads, sps, iters * (double) BATCH / cpu, sps * 3 * FORWARD_FLOP / 1e9);

@@ -83,15 +83,9 @@ class CnnTrainingStepTest {
   }
 
   private static DataSet batch(int b, int bs) {
-    INDArray x = Nd4j.create(DataType.FLOAT, bs, 64);
-    float[] y = new float[bs * 10];
-    for (int i = 0; i < bs; i++) {
-      int row = (b * bs + i * 7) % train.numRows();
-      x.putRow(i, Nd4j.createFromArray(train.features(row)).reshape(1, 64));
-      y[i * 10 + (int) train.label(row)] = 1f;
-    }
-    return new DataSet(x, Nd4j.createFromArray(y).reshape(bs, 10));
+    return Digits.batch(train, b, bs);
   }
+
 
   private static CnnTrainingStep lean(MultiLayerNetwork net, int maxBatch, boolean training) {
     return CnnTrainingStep.create(net, maxBatch, training)

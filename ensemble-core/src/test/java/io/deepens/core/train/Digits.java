@@ -27,6 +27,19 @@ final class Digits {
     return b.build();
   }
 
+  /** Minibatch b (rows b·bs + 7i, wrapping) of {@code rows} as features and one-hot labels. */
+  static org.nd4j.linalg.dataset.DataSet batch(TrainingSet rows, int b, int bs) {
+    org.nd4j.linalg.api.ndarray.INDArray x =
+        org.nd4j.linalg.factory.Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, bs, 64);
+    float[] y = new float[bs * 10];
+    for (int i = 0; i < bs; i++) {
+      int row = (b * bs + i * 7) % rows.numRows();
+      x.putRow(i, org.nd4j.linalg.factory.Nd4j.createFromArray(rows.features(row)).reshape(1, 64));
+      y[i * 10 + (int) rows.label(row)] = 1f;
+    }
+    return new org.nd4j.linalg.dataset.DataSet(x, org.nd4j.linalg.factory.Nd4j.createFromArray(y).reshape(bs, 10));
+  }
+
   /** A spec for the 10 digits classes; {@code extra} replaces whole lines by key, e.g. "  epochs: 3". */
   static String yaml(String network, String training) {
     return """

@@ -47,7 +47,25 @@ public final class TrainThroughputBench {
         """.formatted(epochs, threads), "bench");
   }
 
-  private static long cpuNanos() {
+  /** {@code n} minibatches of BATCH rows: features uniform in [0, 1), one-hot labels of CLASSES classes. */
+  static DataSet[] randomBatches(SplittableRandom rnd, int features, int n) {
+    DataSet[] batches = new DataSet[n];
+    for (int k = 0; k < n; k++) {
+      float[] x = new float[BATCH * features];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) rnd.nextDouble();
+      }
+      float[] y = new float[BATCH * CLASSES];
+      for (int i = 0; i < BATCH; i++) {
+        y[i * CLASSES + rnd.nextInt(CLASSES)] = 1f;
+      }
+      batches[k] = new DataSet(Nd4j.createFromArray(x).reshape('c', BATCH, features),
+          Nd4j.createFromArray(y).reshape('c', BATCH, CLASSES));
+    }
+    return batches;
+  }
+
+  static long cpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
         .getOperatingSystemMXBean()).getProcessCpuTime();
   }
@@ -80,21 +98,10 @@ public final class TrainThroughputBench {
       }
       sps = (double) (epochs - warmEpochs) * BATCH * BATCHES / (ms / 1000.0);
     } else {
-      DataSet[] batches = new DataSet[BATCHES];
+      DataSet[] batches = randomBatches(rnd, IN, BATCHES);
       float[][] labels = new float[BATCHES][];
       for (int k = 0; k < BATCHES; k++) {
-        float[] x = new float[BATCH * IN];
-        for (int i = 0; i < x.length; i++) {
-          x[i] = (float) rnd.nextDouble();
-        }
-        float[] y = new float[BATCH * CLASSES];
-        for (int i = 0; i < BATCH; i++) {
-          y[i * CLASSES + rnd.nextInt(CLASSES)] = 1f;
-        }
-        labels[k] = y;
-        INDArray fx = Nd4j.createFromArray(x).reshape('c', BATCH, IN).castTo(DataType.FLOAT);
-        INDArray fy = Nd4j.createFromArray(y).reshape('c', BATCH, CLASSES);
-        batches[k] = new DataSet(fx, fy);
+        labels[k] = batches[k].getLabels().dup('c').data().asFloat();
       }
       MultiLayerNetwork net =
           NetworkFactory.build(spec(threads, 1), IN, 7L).multiLayerNetwork().orElseThrow();

@@ -75,32 +75,19 @@ public final class CnnTrainingStep implements LeanStep {
     int h;
     int w;
     int cout;
-    int kh;
-    int kw;
-    int sh;
-    int sw;
-    int padTop;
-    int padLeft;
-    int oh;
-    int ow;
+    /** The convolution's window over the input. */
+    Window cw;
+    /** The max pooling's window over the convolution's output, or null for none. */
+    Window pw;
     int wOff;
     int bOff;
     /** Retain probability of the dropout on this layer's input; 1 for none. */
     double keep = 1;
-    boolean pool;
-    int pkh;
-    int pkw;
-    int psh;
-    int psw;
-    int pPadTop;
-    int pPadLeft;
-    int poh;
-    int pow;
     /** Samples per sgemm. */
     int group;
 
     int k() {
-      return cin * kh * kw;
+      return cin * cw.kh() * cw.kw();
     }
 
     int inSize() {
@@ -108,11 +95,11 @@ public final class CnnTrainingStep implements LeanStep {
     }
 
     int convSize() {
-      return cout * oh * ow;
+      return cout * cw.oh() * cw.ow();
     }
 
     int outSize() {
-      return pool ? cout * poh * pow : convSize();
+      return pw != null ? cout * pw.oh() * pw.ow() : convSize();
     }
 
     // per-batch buffers
@@ -153,8 +140,7 @@ public final class CnnTrainingStep implements LeanStep {
   private final int classes;
   private final double[] decay;
   private final Adam adam;
-  private final INDArray mView;
-  private final INDArray vView;
+  private final AdamUpdater updater;
 
   private final float[] p;
   private final float[] g;
@@ -191,8 +177,7 @@ public final class CnnTrainingStep implements LeanStep {
     this.dense = dense;
     this.decay = decay;
     this.adam = adam;
-    this.mView = updater == null ? null : updater.getM();
-    this.vView = updater == null ? null : updater.getV();
+    this.updater = updater;
     this.training = updater != null;
     this.numFeatures = convs.get(0).inSize();
     this.classes = dense.get(dense.size() - 1).nOut;
@@ -209,14 +194,14 @@ public final class CnnTrainingStep implements LeanStep {
     int widest = 0;
     x = new float[maxBatch * numFeatures];
     for (Conv c : convs) {
-      int ohw = c.oh * c.ow;
+      int ohw = c.cw.oh() * c.cw.ow();
       c.group = Math.max(1, Math.min(maxBatch, GROUP_FLOATS / Math.max(1, c.k() * ohw)));
       scratch = Math.max(scratch, (long) c.group * ohw * Math.max(c.k(), c.cout));
       c.in = c == convs.get(0) ? x : new float[maxBatch * c.inSize()];
       c.mask = training && c.keep < 1 ? new float[maxBatch * c.inSize()] : null;
       c.act = new float[maxBatch * c.convSize()];
-      c.out = c.pool ? new float[maxBatch * c.outSize()] : c.act;
-      c.arg = c.pool ? new int[maxBatch * c.outSize()] : null;
+      c.out = c.pw != null ? new float[maxBatch * c.outSize()] : c.act;
+      c.arg = c.pw != null ? new int[maxBatch * c.outSize()] : null;
       if (training) {
         c.dAct = new float[maxBatch * c.convSize()];
         c.dIn = new float[maxBatch * c.inSize()];
@@ -292,28 +277,18 @@ public final class CnnTrainingStep implements LeanStep {
       }
       if (lc.getClass() == SubsamplingLayer.class) {
         SubsamplingLayer s = (SubsamplingLayer) lc;
-        if (flat || convs.isEmpty() || convs.get(convs.size() - 1).pool || s.getPoolingType() != PoolingType.MAX
+        if (flat || convs.isEmpty() || convs.get(convs.size() - 1).pw != null || s.getPoolingType() != PoolingType.MAX
             || s.getCnn2dDataFormat() != CNN2DFormat.NCHW || s.getDilation()[0] != 1 || s.getDilation()[1] != 1
             || s.getIDropout() != null) {
           return unsupported(4);
         }
         Conv cv = convs.get(convs.size() - 1);
-        cv.pool = true;
-        cv.pkh = s.getKernelSize()[0];
-        cv.pkw = s.getKernelSize()[1];
-        cv.psh = s.getStride()[0];
-        cv.psw = s.getStride()[1];
-        int[] oh = outAndPad(h, cv.pkh, cv.psh, s.getPadding()[0], s.getConvolutionMode());
-        int[] ow = outAndPad(w, cv.pkw, cv.psw, s.getPadding()[1], s.getConvolutionMode());
-        if (oh == null || ow == null) {
+        cv.pw = Window.of(h, w, s.getKernelSize(), s.getStride(), s.getPadding(), s.getConvolutionMode());
+        if (cv.pw == null) {
           return unsupported(4);
         }
-        cv.poh = oh[0];
-        cv.pPadTop = oh[1];
-        cv.pow = ow[0];
-        cv.pPadLeft = ow[1];
-        h = cv.poh;
-        w = cv.pow;
+        h = cv.pw.oh();
+        w = cv.pw.ow();
         continue;
       }
       if (!(lc instanceof BaseLayer b)) {
@@ -345,24 +320,15 @@ public final class CnnTrainingStep implements LeanStep {
         cv.h = h;
         cv.w = w;
         cv.cout = (int) cl.getNOut();
-        cv.kh = cl.getKernelSize()[0];
-        cv.kw = cl.getKernelSize()[1];
-        cv.sh = cl.getStride()[0];
-        cv.sw = cl.getStride()[1];
-        int[] oh = outAndPad(h, cv.kh, cv.sh, cl.getPadding()[0], cl.getConvolutionMode());
-        int[] ow = outAndPad(w, cv.kw, cv.sw, cl.getPadding()[1], cl.getConvolutionMode());
-        if (oh == null || ow == null) {
+        cv.cw = Window.of(h, w, cl.getKernelSize(), cl.getStride(), cl.getPadding(), cl.getConvolutionMode());
+        if (cv.cw == null) {
           return unsupported(7);
         }
-        cv.oh = oh[0];
-        cv.padTop = oh[1];
-        cv.ow = ow[0];
-        cv.padLeft = ow[1];
         cv.keep = keep;
         convs.add(cv);
         c = cv.cout;
-        h = cv.oh;
-        w = cv.ow;
+        h = cv.cw.oh();
+        w = cv.cw.ow();
         continue;
       }
       if (!flat) {
@@ -450,30 +416,41 @@ public final class CnnTrainingStep implements LeanStep {
     return a instanceof ActivationReLU r && r.equals(new ActivationReLU());
   }
 
-  /** {output size, top/left padding} along one axis, or null for a mode this class does not handle. */
-  private static int[] outAndPad(int in, int k, int s, int pad, ConvolutionMode mode) {
-    if (k < 1 || s < 1) {
-      return null;
+  /** A convolution or pooling window: kernel, strides, output size and top / left padding. */
+  private record Window(int kh, int kw, int sh, int sw, int oh, int ow, int padTop, int padLeft) {
+    /** The window over an h × w input, or null for a mode or size this class does not handle. */
+    static Window of(int h, int w, int[] kernel, int[] stride, int[] padding, ConvolutionMode mode) {
+      int[] y = axis(h, kernel[0], stride[0], padding[0], mode);
+      int[] x = axis(w, kernel[1], stride[1], padding[1], mode);
+      return y == null || x == null ? null : new Window(kernel[0], kernel[1], stride[0], stride[1], y[0], x[0], y[1],
+          x[1]);
     }
-    if (mode == ConvolutionMode.Same) {
-      int out = (in + s - 1) / s;
-      int total = Math.max(0, (out - 1) * s + k - in);
-      return new int[] {out, total / 2};
-    }
-    if (mode == ConvolutionMode.Truncate || mode == ConvolutionMode.Strict) {
-      int span = in + 2 * pad - k;
-      if (span < 0 || (mode == ConvolutionMode.Strict && span % s != 0)) {
+
+    /** {output size, top/left padding} along one axis, or null. */
+    private static int[] axis(int in, int k, int s, int pad, ConvolutionMode mode) {
+      if (k < 1 || s < 1) {
         return null;
       }
-      return new int[] {span / s + 1, pad};
+      if (mode == ConvolutionMode.Same) {
+        int out = (in + s - 1) / s;
+        int total = Math.max(0, (out - 1) * s + k - in);
+        return new int[] {out, total / 2};
+      }
+      if (mode == ConvolutionMode.Truncate || mode == ConvolutionMode.Strict) {
+        int span = in + 2 * pad - k;
+        if (span < 0 || (mode == ConvolutionMode.Strict && span % s != 0)) {
+          return null;
+        }
+        return new int[] {span / s + 1, pad};
+      }
+      return null;
     }
-    return null;
   }
 
   /** Checks that DL4J's W / b views sit where this class reads them (W c-order [out, in, kh, kw] / f-order dense). */
   private boolean layoutMatches(boolean training) {
     if (!params.isVector() || params.offset() != 0
-        || (training && (mView.length() != numParams || vView.length() != numParams))) {
+        || (training && (updater.getM().length() != numParams || updater.getV().length() != numParams))) {
       return false;
     }
     int conv = 0;
@@ -490,13 +467,13 @@ public final class CnnTrainingStep implements LeanStep {
       int nb;
       if (conv < convs.size()) {
         Conv c = convs.get(conv++);
-        if (w.rank() != 4 || w.size(0) != c.cout || w.size(1) != c.cin || w.size(2) != c.kh || w.size(3) != c.kw) {
+        if (w.rank() != 4 || w.size(0) != c.cout || w.size(1) != c.cin || w.size(2) != c.cw.kh() || w.size(3) != c.cw.kw()) {
           return false;
         }
-        int[][] probes = {{0, 0, 0, 0}, {c.cout - 1, c.cin - 1, c.kh - 1, c.kw - 1}, {c.cout / 2, c.cin / 2, 0,
-            c.kw - 1}, {0, c.cin - 1, c.kh / 2, 0}};
+        int[][] probes = {{0, 0, 0, 0}, {c.cout - 1, c.cin - 1, c.cw.kh() - 1, c.cw.kw() - 1}, {c.cout / 2, c.cin / 2, 0,
+            c.cw.kw() - 1}, {0, c.cin - 1, c.cw.kh() / 2, 0}};
         for (int[] q : probes) {
-          int flat = c.wOff + ((q[0] * c.cin + q[1]) * c.kh + q[2]) * c.kw + q[3];
+          int flat = c.wOff + ((q[0] * c.cin + q[1]) * c.cw.kh() + q[2]) * c.cw.kw() + q[3];
           if (w.getFloat(q[0], q[1], q[2], q[3]) != p[flat]) {
             return false;
           }
@@ -537,7 +514,7 @@ public final class CnnTrainingStep implements LeanStep {
   /** Reads parameters and Adam moments from the network (call before the first {@link #step} after any change). */
   @Override
   public void begin() {
-    if (mView == null) {
+    if (updater == null) {
       throw new IllegalStateException("made for inference only");
     }
     if (m == null) {
@@ -545,8 +522,7 @@ public final class CnnTrainingStep implements LeanStep {
       v = new float[numParams];
     }
     reload();
-    mView.data().asNioFloat().get((int) mView.offset(), m);
-    vView.data().asNioFloat().get((int) vView.offset(), v);
+    LeanAdam.readMoments(updater, m, v);
     begun = true;
   }
 
@@ -556,8 +532,7 @@ public final class CnnTrainingStep implements LeanStep {
     if (!begun) {
       return;
     }
-    mView.data().asNioFloat().put((int) mView.offset(), m);
-    vView.data().asNioFloat().put((int) vView.offset(), v);
+    LeanAdam.writeMoments(updater, m, v);
     begun = false;
   }
 
@@ -670,7 +645,7 @@ public final class CnnTrainingStep implements LeanStep {
         dropout(prev, c.in, c.mask, c.keep, rows * c.inSize(), rng);
       }
       convForward(c, rows);
-      if (c.pool) {
+      if (c.pw != null) {
         poolForward(c, rows);
       }
       prev = c.out;
@@ -698,7 +673,7 @@ public final class CnnTrainingStep implements LeanStep {
   }
 
   private void convForward(Conv c, int rows) {
-    int ohw = c.oh * c.ow;
+    int ohw = c.cw.oh() * c.cw.ow();
     int k = c.k();
     int inSize = c.inSize();
     int convSize = c.convSize();
@@ -736,29 +711,29 @@ public final class CnnTrainingStep implements LeanStep {
     int w = c.w;
     for (int ch = 0; ch < c.cin; ch++) {
       int chOff = inOff + ch * h * w;
-      for (int ky = 0; ky < c.kh; ky++) {
-        for (int kx = 0; kx < c.kw; kx++) {
-          int r = (ch * c.kh + ky) * c.kw + kx;
+      for (int ky = 0; ky < c.cw.kh(); ky++) {
+        for (int kx = 0; kx < c.cw.kw(); kx++) {
+          int r = (ch * c.cw.kh() + ky) * c.cw.kw() + kx;
           int dst = r * n + col0;
-          for (int oy = 0; oy < c.oh; oy++) {
-            int iy = oy * c.sh - c.padTop + ky;
-            int rowDst = dst + oy * c.ow;
+          for (int oy = 0; oy < c.cw.oh(); oy++) {
+            int iy = oy * c.cw.sh() - c.cw.padTop() + ky;
+            int rowDst = dst + oy * c.cw.ow();
             if (iy < 0 || iy >= h) {
-              java.util.Arrays.fill(cols, rowDst, rowDst + c.ow, 0f);
+              java.util.Arrays.fill(cols, rowDst, rowDst + c.cw.ow(), 0f);
               continue;
             }
             int src = chOff + iy * w;
-            if (c.sw == 1) {
+            if (c.cw.sw() == 1) {
               // contiguous: ix = ox - padLeft + kx inside [0, w) for ox in [lo, hi)
-              int lo = Math.max(0, Math.min(c.ow, c.padLeft - kx));
-              int hi = Math.max(lo, Math.min(c.ow, w + c.padLeft - kx));
+              int lo = Math.max(0, Math.min(c.cw.ow(), c.cw.padLeft() - kx));
+              int hi = Math.max(lo, Math.min(c.cw.ow(), w + c.cw.padLeft() - kx));
               java.util.Arrays.fill(cols, rowDst, rowDst + lo, 0f);
-              System.arraycopy(in, src + lo - c.padLeft + kx, cols, rowDst + lo, hi - lo);
-              java.util.Arrays.fill(cols, rowDst + hi, rowDst + c.ow, 0f);
+              System.arraycopy(in, src + lo - c.cw.padLeft() + kx, cols, rowDst + lo, hi - lo);
+              java.util.Arrays.fill(cols, rowDst + hi, rowDst + c.cw.ow(), 0f);
               continue;
             }
-            for (int ox = 0; ox < c.ow; ox++) {
-              int ix = ox * c.sw - c.padLeft + kx;
+            for (int ox = 0; ox < c.cw.ow(); ox++) {
+              int ix = ox * c.cw.sw() - c.cw.padLeft() + kx;
               cols[rowDst + ox] = ix >= 0 && ix < w ? in[src + ix] : 0f;
             }
           }
@@ -768,58 +743,58 @@ public final class CnnTrainingStep implements LeanStep {
   }
 
   private static void poolForward(Conv c, int rows) {
-    int ohw = c.oh * c.ow;
-    int pohw = c.poh * c.pow;
-    boolean tiled2x2 = c.pkh == 2 && c.pkw == 2 && c.psh == 2 && c.psw == 2 && c.pPadTop == 0 && c.pPadLeft == 0
-        && c.oh == 2 * c.poh && c.ow == 2 * c.pow;
+    int ohw = c.cw.oh() * c.cw.ow();
+    int pohw = c.pw.oh() * c.pw.ow();
+    boolean tiled2x2 = c.pw.kh() == 2 && c.pw.kw() == 2 && c.pw.sh() == 2 && c.pw.sw() == 2 && c.pw.padTop() == 0 && c.pw.padLeft() == 0
+        && c.cw.oh() == 2 * c.pw.oh() && c.cw.ow() == 2 * c.pw.ow();
     for (int s = 0; s < rows; s++) {
       for (int o = 0; o < c.cout; o++) {
         int inBase = (s * c.cout + o) * ohw;
         int outBase = (s * c.cout + o) * pohw;
         if (tiled2x2) {
           // windows 2×2 side by side inside the input: the first maximum in row-major order, as below
-          for (int py = 0; py < c.poh; py++) {
-            for (int px = 0; px < c.pow; px++) {
-              int i = inBase + 2 * py * c.ow + 2 * px;
+          for (int py = 0; py < c.pw.oh(); py++) {
+            for (int px = 0; px < c.pw.ow(); px++) {
+              int i = inBase + 2 * py * c.cw.ow() + 2 * px;
               int best = i;
               float max = c.act[i];
               if (c.act[i + 1] > max) {
                 max = c.act[i + 1];
                 best = i + 1;
               }
-              if (c.act[i + c.ow] > max) {
-                max = c.act[i + c.ow];
-                best = i + c.ow;
+              if (c.act[i + c.cw.ow()] > max) {
+                max = c.act[i + c.cw.ow()];
+                best = i + c.cw.ow();
               }
-              if (c.act[i + c.ow + 1] > max) {
-                max = c.act[i + c.ow + 1];
-                best = i + c.ow + 1;
+              if (c.act[i + c.cw.ow() + 1] > max) {
+                max = c.act[i + c.cw.ow() + 1];
+                best = i + c.cw.ow() + 1;
               }
-              c.out[outBase + py * c.pow + px] = max;
-              c.arg[outBase + py * c.pow + px] = best;
+              c.out[outBase + py * c.pw.ow() + px] = max;
+              c.arg[outBase + py * c.pw.ow() + px] = best;
             }
           }
           continue;
         }
-        for (int py = 0; py < c.poh; py++) {
-          int y0 = Math.max(0, py * c.psh - c.pPadTop);
-          int y1 = Math.min(c.oh, py * c.psh - c.pPadTop + c.pkh);
-          for (int px = 0; px < c.pow; px++) {
-            int x0 = Math.max(0, px * c.psw - c.pPadLeft);
-            int x1 = Math.min(c.ow, px * c.psw - c.pPadLeft + c.pkw);
-            int best = inBase + y0 * c.ow + x0;
+        for (int py = 0; py < c.pw.oh(); py++) {
+          int y0 = Math.max(0, py * c.pw.sh() - c.pw.padTop());
+          int y1 = Math.min(c.cw.oh(), py * c.pw.sh() - c.pw.padTop() + c.pw.kh());
+          for (int px = 0; px < c.pw.ow(); px++) {
+            int x0 = Math.max(0, px * c.pw.sw() - c.pw.padLeft());
+            int x1 = Math.min(c.cw.ow(), px * c.pw.sw() - c.pw.padLeft() + c.pw.kw());
+            int best = inBase + y0 * c.cw.ow() + x0;
             float max = c.act[best];
             for (int yy = y0; yy < y1; yy++) {
               for (int xx = x0; xx < x1; xx++) {
-                int i = inBase + yy * c.ow + xx;
+                int i = inBase + yy * c.cw.ow() + xx;
                 if (c.act[i] > max) {
                   max = c.act[i];
                   best = i;
                 }
               }
             }
-            c.out[outBase + py * c.pow + px] = max;
-            c.arg[outBase + py * c.pow + px] = best;
+            c.out[outBase + py * c.pw.ow() + px] = max;
+            c.arg[outBase + py * c.pw.ow() + px] = best;
           }
         }
       }
@@ -909,7 +884,7 @@ public final class CnnTrainingStep implements LeanStep {
   private static void passToConv(Conv c, float[] dOut, int rows) {
     int n = rows * c.convSize();
     float[] dAct = c.dAct;
-    if (c.pool) {
+    if (c.pw != null) {
       java.util.Arrays.fill(dAct, 0, n, 0f);
       int outN = rows * c.outSize();
       for (int i = 0; i < outN; i++) {
@@ -926,7 +901,7 @@ public final class CnnTrainingStep implements LeanStep {
   }
 
   private void convBackward(Conv c, int rows, boolean inputGradient) {
-    int ohw = c.oh * c.ow;
+    int ohw = c.cw.oh() * c.cw.ow();
     int k = c.k();
     int convSize = c.convSize();
     int inSize = c.inSize();
@@ -977,27 +952,27 @@ public final class CnnTrainingStep implements LeanStep {
     int w = c.w;
     for (int ch = 0; ch < c.cin; ch++) {
       int chOff = inOff + ch * h * w;
-      for (int ky = 0; ky < c.kh; ky++) {
-        for (int kx = 0; kx < c.kw; kx++) {
-          int src = ((ch * c.kh + ky) * c.kw + kx) * n + col0;
-          for (int oy = 0; oy < c.oh; oy++) {
-            int iy = oy * c.sh - c.padTop + ky;
+      for (int ky = 0; ky < c.cw.kh(); ky++) {
+        for (int kx = 0; kx < c.cw.kw(); kx++) {
+          int src = ((ch * c.cw.kh() + ky) * c.cw.kw() + kx) * n + col0;
+          for (int oy = 0; oy < c.cw.oh(); oy++) {
+            int iy = oy * c.cw.sh() - c.cw.padTop() + ky;
             if (iy < 0 || iy >= h) {
               continue;
             }
-            int rowSrc = src + oy * c.ow;
+            int rowSrc = src + oy * c.cw.ow();
             int dst = chOff + iy * w;
-            if (c.sw == 1) {
-              int lo = Math.max(0, Math.min(c.ow, c.padLeft - kx));
-              int hi = Math.max(lo, Math.min(c.ow, w + c.padLeft - kx));
-              int shift = dst - c.padLeft + kx - rowSrc;
+            if (c.cw.sw() == 1) {
+              int lo = Math.max(0, Math.min(c.cw.ow(), c.cw.padLeft() - kx));
+              int hi = Math.max(lo, Math.min(c.cw.ow(), w + c.cw.padLeft() - kx));
+              int shift = dst - c.cw.padLeft() + kx - rowSrc;
               for (int q = rowSrc + lo; q < rowSrc + hi; q++) {
                 dIn[q + shift] += cols[q];
               }
               continue;
             }
-            for (int ox = 0; ox < c.ow; ox++) {
-              int ix = ox * c.sw - c.padLeft + kx;
+            for (int ox = 0; ox < c.cw.ow(); ox++) {
+              int ix = ox * c.cw.sw() - c.cw.padLeft() + kx;
               if (ix >= 0 && ix < w) {
                 dIn[dst + ix] += cols[rowSrc + ox];
               }

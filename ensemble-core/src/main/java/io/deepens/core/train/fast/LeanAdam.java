@@ -120,4 +120,16 @@ final class LeanAdam {
     }
     return 0.5 * coeff * ss;
   }
+
+  /** Copies DL4J's Adam moments (the updater's M and V views) into {@code m} and {@code v}. */
+  static void readMoments(AdamUpdater updater, float[] m, float[] v) {
+    updater.getM().data().asNioFloat().get((int) updater.getM().offset(), m);
+    updater.getV().data().asNioFloat().get((int) updater.getV().offset(), v);
+  }
+
+  /** Writes {@code m} and {@code v} back into DL4J's Adam moments. */
+  static void writeMoments(AdamUpdater updater, float[] m, float[] v) {
+    updater.getM().data().asNioFloat().put((int) updater.getM().offset(), m);
+    updater.getV().data().asNioFloat().put((int) updater.getV().offset(), v);
+  }
 }

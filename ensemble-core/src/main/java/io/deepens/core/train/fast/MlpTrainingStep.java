@@ -62,8 +62,7 @@ public final class MlpTrainingStep implements LeanStep {
   private final double[] decay;
 
   private final Adam adam;
-  private final INDArray mView;
-  private final INDArray vView;
+  private final AdamUpdater updater;
 
   // heap state
   private final float[] p;
@@ -99,8 +98,7 @@ public final class MlpTrainingStep implements LeanStep {
     this.nOut = nOut;
     this.decay = decay;
     this.adam = adam;
-    this.mView = updater.getM();
-    this.vView = updater.getV();
+    this.updater = updater;
     wOff = new int[layers];
     bOff = new int[layers];
     int off = 0;
@@ -225,7 +223,7 @@ public final class MlpTrainingStep implements LeanStep {
   /** Checks that the W / b views DL4J hands out sit where this class expects them in the flat array. */
   private boolean layoutMatches() {
     if (!params.isVector() || params.length() != numParams || params.offset() != 0
-        || mView.length() != numParams || vView.length() != numParams) {
+        || updater.getM().length() != numParams || updater.getV().length() != numParams) {
       return false;
     }
     float[] flat = params.data().asFloat();
@@ -259,8 +257,7 @@ public final class MlpTrainingStep implements LeanStep {
   @Override
   public void begin() {
     paramBuf.get(0, p);
-    mView.data().asNioFloat().get((int) mView.offset(), m);
-    vView.data().asNioFloat().get((int) vView.offset(), v);
+    LeanAdam.readMoments(updater, m, v);
     begun = true;
   }
 
@@ -270,8 +267,7 @@ public final class MlpTrainingStep implements LeanStep {
     if (!begun) {
       return;
     }
-    mView.data().asNioFloat().put((int) mView.offset(), m);
-    vView.data().asNioFloat().put((int) vView.offset(), v);
+    LeanAdam.writeMoments(updater, m, v);
     begun = false;
   }
 
