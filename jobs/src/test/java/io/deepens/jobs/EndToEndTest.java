@@ -161,11 +161,24 @@ class EndToEndTest {
    */
   @Test
   void aComputationGraphEnsembleTrainsScoresAndEvaluates(@TempDir Path tmp) throws Exception {
+    trainScoreEvaluateTwoMembers(tmp, "digits-dl4j-graph.yaml", "ComputationGraph");
+  }
+
+  /**
+   * The same path with the cnn preset (conf/digits-cnn.yaml: 1×8×8 images, two 3×3 convolution blocks, dropout):
+   * its members train with the lean CNN step and score with its forward pass inside Spark's tasks.
+   */
+  @Test
+  void aCnnEnsembleTrainsScoresAndEvaluates(@TempDir Path tmp) throws Exception {
+    trainScoreEvaluateTwoMembers(tmp, "digits-cnn.yaml", "MultiLayerNetwork");
+  }
+
+  private void trainScoreEvaluateTwoMembers(Path tmp, String config, String kind) throws Exception {
     String data = tmp.resolve("data").toString();
     String store = tmp.resolve("store").toString();
     assertEquals(0, main("import", "optdigits", "--output", data, "--master", "local[2]").code());
-    Run train = main("train", "--config", ROOT + "/conf/digits-dl4j-graph.yaml", "--data", data + "/train",
-        "--store", store, "--members", "2", "--epochs", "4", "--run-id", "graph", "--master", "local[2]");
+    Run train = main("train", "--config", ROOT + "/conf/" + config, "--data", data + "/train",
+        "--store", store, "--members", "2", "--epochs", "4", "--run-id", "two", "--master", "local[2]");
     assertEquals(0, train.code(), train.err());
     assertTrue(train.out().contains("published " + store + "#v000001"), train.out());
 
@@ -174,7 +187,7 @@ class EndToEndTest {
     assertEquals(2, m.usableMembers().size());
     for (Manifest.MemberEntry e : m.usableMembers()) {
       MemberNetwork net = MemberModels.fromBytes(st.readVerified(m.version(), e.file(), e.sha256()));
-      assertEquals("ComputationGraph", net.kind(), e.file());
+      assertEquals(kind, net.kind(), e.file());
     }
 
     String scored = tmp.resolve("scored").toString();

@@ -121,7 +121,8 @@ public final class LoadedEnsemble {
     if (fastEligible == null) {
       fastEligible = made.isPresent();
       LOG.info("version {}: {}", manifest.version(), made.isPresent()
-          ? "members run through the stacked MLP forward pass" : "members run through DL4J's output()");
+          ? "members run through the stacked MLP forward pass"
+          : "members run one by one (the lean CNN forward pass where it fits, else DL4J's output())");
     }
     return made.orElse(null);
   }
