@@ -7,13 +7,14 @@ import org.apache.spark.serializer.KryoRegistrator;
 /**
  * Registers every class that crosses between driver and executors through Spark's serializer (Kryo), so jobs can
  * run with {@code spark.kryo.registrationRequired=true}: shuffle records of training
- * ({@link io.deepens.spark.train.MemberRowKey}, {@link io.deepens.spark.data.LabeledRow}), task results
- * (member outcomes, table profiles and evaluation partials, which reach the driver as arrays) and the JDK
- * collections inside them. No ND4J array crosses: members travel as files in the store and validation
- * predictions as plain float arrays, so ND4J's own registrator is not needed.
+ * ({@link io.deepens.spark.train.MemberRowKey}, {@link io.deepens.spark.data.LabeledRow}) and task results
+ * (member outcomes and evaluation partials, which reach the driver as arrays). No ND4J array crosses: members
+ * travel as files in the store and validation predictions as plain float arrays, so ND4J's own registrator is not
+ * needed.
  *
  * <p>Task closures ({@code MemberTask}, {@code FeatureDecoder}, {@code EnsembleScorer}, partitioners and
- * comparators) are not listed: Spark always serializes closures with Java serialization
+ * comparators) and accumulators (the table profiles of {@code PartitionProfiles}) are not listed: Spark always
+ * serializes closures and the accumulator updates in task results with Java serialization
  * ({@code spark.closure.serializer} is fixed), never with Kryo.
  */
 public final class DeepensKryoRegistrator implements KryoRegistrator {
@@ -26,10 +27,6 @@ public final class DeepensKryoRegistrator implements KryoRegistrator {
         io.deepens.spark.train.MemberRowKey.class,
         io.deepens.spark.train.MemberOutcome.class,
         io.deepens.spark.train.MemberOutcome[].class,
-        io.deepens.spark.data.TableProfile.class,
-        io.deepens.spark.data.TableProfile[].class,
-        java.util.TreeMap.class,
-        java.util.LinkedHashMap.class,
         // evaluation: partial metrics merged with treeReduce
         io.deepens.spark.evaluate.EvaluationPartial.class,
         io.deepens.spark.evaluate.EvaluationPartial[].class,

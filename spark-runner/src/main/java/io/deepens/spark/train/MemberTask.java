@@ -96,6 +96,7 @@ public final class MemberTask implements Serializable {
       if (t._1().member != member) {
         throw new IllegalStateException("row for member " + t._1().member + " reached member " + member);
       }
+      checkRow(member, t._2());
       if (t._1().validation) {
         val.add(t._2().features, t._2().label);
         if (valCount == valKeys.length) {
@@ -150,6 +151,22 @@ public final class MemberTask implements Serializable {
       deleteQuietly(spill);
     }
     return List.of(out).iterator();
+  }
+
+  /**
+   * Refuses, before training, a row that does not match the table the driver checked: one that did not decode, or
+   * one of another length. The driver never starts this stage for a table with such rows, so one can only arrive
+   * when Spark re-read the table after the check (it recomputes shuffle output lost with an executor) and the table
+   * had changed in the meantime.
+   */
+  void checkRow(int member, LabeledRow row) {
+    if (MemberCopies.isRefused(row) || row.features.length != numFeatures) {
+      throw new DeepensException("member " + member + " received a row that does not match the checked training "
+          + "data (" + (MemberCopies.isRefused(row) ? "it no longer decodes" : "it has " + row.features.length
+          + " features, expected " + numFeatures) + "): the input table changed while the ensemble trained and "
+          + "Spark re-read it to replace shuffle output lost with an executor. The member stops before training and "
+          + "nothing is published; train again on a table that does not change while it is read");
+    }
   }
 
   /** With a warm-start version, members without a checkpoint start from that version's member parameters. */

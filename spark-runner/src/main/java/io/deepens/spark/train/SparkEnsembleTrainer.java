@@ -5,7 +5,6 @@ import io.deepens.core.InvalidInputException;
 import io.deepens.core.aggregate.EnsembleAggregator;
 import io.deepens.core.aggregate.MemberPredictions;
 import io.deepens.core.network.NetworkFactory;
-import io.deepens.core.random.Bootstrap;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
 import io.deepens.core.spec.EnsembleSpec;
@@ -15,6 +14,7 @@ import io.deepens.core.store.Manifest;
 import io.deepens.spark.SparkSessions;
 import io.deepens.spark.data.FeatureDecoder;
 import io.deepens.spark.data.LabeledRow;
+import io.deepens.spark.data.PartitionProfiles;
 import io.deepens.spark.data.TableProfile;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,6 +24,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.spark.MapOutputStatistics;
+import org.apache.spark.ShuffleDependency;
+import org.apache.spark.SimpleFutureAction;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
@@ -34,18 +37,23 @@ import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
+import scala.concurrent.Await;
+import scala.concurrent.duration.Duration;
+import scala.util.Try;
 
 /**
  * Trains an ensemble on Spark: one task per member, every member's copy of the data delivered through Spark's
  * shuffle (never through the driver), then driver-side aggregation and atomic publication to the store.
  *
  * <ol>
- *   <li>Check the schema, then profile the table in one pass (feature lengths, invalid rows with an example each,
- *       label counts, content hash) and fail before any training if anything is wrong.</li>
- *   <li>Copy every row once per member with a shuffle key (member, validation?, order key, row key): member m's
- *       partition receives its training rows in an order drawn from m's seed (bootstrap copies when enabled) and
- *       the shared validation rows in row-key order.</li>
- *   <li>Run {@link MemberTask} on each partition; members checkpoint every epoch and resume when retried.</li>
+ *   <li>Check the schema, then read the table once ({@link MemberCopies}, the map side of the shuffle): copy every
+ *       row once per member with a shuffle key (member, validation?, order key, row key), so that member m's
+ *       partition will receive its training rows in an order drawn from m's seed (bootstrap copies when enabled)
+ *       and the shared validation rows in row-key order; in the same pass profile the table (feature lengths,
+ *       invalid rows with an example each, label counts, split counts, content hash). Only this map stage runs.</li>
+ *   <li>Check the profile and fail before any training if anything is wrong.</li>
+ *   <li>Run {@link MemberTask} on each partition of the shuffle written in step 1 (the table is not read again);
+ *       members checkpoint every epoch and resume when retried.</li>
  *   <li>Fit weights and temperature on the validation predictions, drop diverged members, publish.</li>
  * </ol>
  */
@@ -80,21 +88,54 @@ public final class SparkEnsembleTrainer {
     boolean classification = spec.task() == Task.CLASSIFICATION;
     int classes = classification ? spec.data().classes() : 0;
     FeatureDecoder decoder0 = FeatureDecoder.of(table.schema(), spec.data().features(), spec.data().label(), classes,
-        spec.data().key(), -1);
+        spec.data().key(), -1); // the feature length of array and vector columns is learnt from the data
     long splitSeed = Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.VALIDATION_SPLIT, 0);
     double fraction = validationTable == null ? spec.data().validation().fraction() : 0.0;
 
-    // 1. profile and validate, before any training
-    TableProfile profile = profile(table, decoder0, classes, fraction, splitSeed, false);
+    // 1. one pass over the table(s): the shuffle's map side profiles every row while it copies it for every member
+    int members = spec.ensemble().members();
+    long seed = spec.ensemble().seed();
+    boolean bootstrap = spec.ensemble().bootstrap();
+    PartitionProfiles trainProfiles = register(new PartitionProfiles(classes));
+    JavaRDD<InternalRow> trainRdd = table.queryExecution().toRdd().toJavaRDD();
+    MemberCopies trainCopies =
+        new MemberCopies(decoder0, classes, members, seed, bootstrap, fraction, splitSeed, false, trainProfiles);
+    JavaPairRDD<MemberRowKey, LabeledRow> copies =
+        JavaPairRDD.fromJavaRDD(trainRdd.mapPartitionsWithIndex(trainCopies::apply, true));
+    PartitionProfiles valProfiles = null;
+    JavaRDD<InternalRow> valRdd = null;
+    if (validationTable != null) {
+      // the feature length is checked after the pass (below); columns that cannot match fail here already
+      FeatureDecoder vd0 = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
+          classes, spec.data().key(), decoder0.numFeatures());
+      valProfiles = register(new PartitionProfiles(classes));
+      valRdd = validationTable.queryExecution().toRdd().toJavaRDD();
+      MemberCopies valCopies = new MemberCopies(vd0, classes, members, seed, false, 1.0, splitSeed, true, valProfiles);
+      copies = copies.union(JavaPairRDD.fromJavaRDD(valRdd.mapPartitionsWithIndex(valCopies::apply, true)));
+    }
+    JavaPairRDD<MemberRowKey, LabeledRow> perMember =
+        copies.repartitionAndSortWithinPartitions(new MemberRowKey.ByMember(members), new MemberRowKey.Order());
+    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": read, check and shuffle the "
+        + (validationTable == null ? "table" : "tables") + " for " + members + " members");
+    runMapStage(perMember);
+
+    // 2. check, before any member trains (the member stage below reads the shuffle written above)
+    TableProfile profile = trainProfiles.merged(trainRdd.getNumPartitions());
     int numFeatures = checkProfile(profile, decoder0, "training table " + options.dataUri());
     NetworkFactory.validate(spec, numFeatures); // the network fits the rows (errors name network.config etc.)
-    FeatureDecoder decoder = decoder0.withNumFeatures(numFeatures);
     TableProfile valProfile = null;
     if (validationTable != null) {
       FeatureDecoder vd = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
           classes, spec.data().key(), numFeatures);
-      valProfile = profile(validationTable, vd, classes, 1.0, splitSeed, true);
+      valProfile = valProfiles.merged(valRdd.getNumPartitions());
       checkProfile(valProfile, vd, "validation table " + spec.data().validation().table());
+    }
+    if (profile.invalidRows() > 0 || (valProfile != null && valProfile.invalidRows() > 0)) {
+      // checkProfile does not list rows whose reason is a length mismatch (it reports lengths itself); decoded at
+      // their own length rows have no such reason, so a table that passed has no invalid rows and every row was
+      // copied to the members
+      throw new IllegalStateException("rows that do not decode passed the check: training " + profile.invalid
+          + (valProfile == null ? "" : ", validation " + valProfile.invalid));
     }
     long valRows = valProfile != null ? valProfile.rows : profile.validationRows;
     long trainRows = profile.rows - profile.validationRows;
@@ -105,21 +146,7 @@ public final class SparkEnsembleTrainer {
     LOG.info("training table: {} rows ({} train, {} validation), {} features, content hash {}", profile.rows,
         trainRows, valRows, numFeatures, profile.contentHashHex());
 
-    // 2. one copy of every row per member, through the shuffle
-    int members = spec.ensemble().members();
-    long seed = spec.ensemble().seed();
-    boolean bootstrap = spec.ensemble().bootstrap();
-    JavaPairRDD<MemberRowKey, LabeledRow> copies =
-        replicate(table, decoder, members, seed, bootstrap, fraction, splitSeed, false);
-    if (validationTable != null) {
-      FeatureDecoder vd = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
-          classes, spec.data().key(), numFeatures);
-      copies = copies.union(replicate(validationTable, vd, members, seed, false, 1.0, splitSeed, true));
-    }
-    JavaPairRDD<MemberRowKey, LabeledRow> perMember =
-        copies.repartitionAndSortWithinPartitions(new MemberRowKey.ByMember(members), new MemberRowKey.Order());
-
-    // 3. one task per member
+    // 3. one task per member, reading the shuffle written in step 1
     String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
     MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), numFeatures,
         new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion());
@@ -221,54 +248,6 @@ public final class SparkEnsembleTrainer {
     }
   }
 
-  /** One pass over a table: lengths, invalid rows with an example each, label counts, split counts, hash. */
-  static TableProfile profile(Dataset<Row> table, FeatureDecoder decoder, int classes, double fraction,
-      long splitSeed, boolean allValidation) {
-    JavaRDD<InternalRow> rows = table.queryExecution().toRdd().toJavaRDD();
-    return rows.mapPartitionsWithIndex((Integer part, Iterator<InternalRow> it) -> {
-      TableProfile p = new TableProfile(classes);
-      float[] buf = new float[16];
-      float[] label = new float[1];
-      FeatureDecoder d = decoder;
-      long i = 0;
-      while (it.hasNext()) {
-        InternalRow r = it.next();
-        long ordinal = i++;
-        p.rows++;
-        int len = decoder.featureLength(r);
-        if (len < 0) {
-          p.addInvalid("null features", decoder.describe(r, ordinal, part));
-          continue;
-        }
-        p.addLength(len, decoder.describe(r, ordinal, part));
-        if (d.numFeatures() != len) {
-          d = decoder.withNumFeatures(len);
-        }
-        if (buf.length < len) {
-          buf = new float[len];
-        }
-        String reason = d.decodeFeatures(r, buf, 0);
-        if (reason == null) {
-          reason = d.decodeLabel(r, label);
-        }
-        if (reason != null) {
-          p.addInvalid(reason.replaceAll("-?\\d+(\\.\\d+)?(E-?\\d+)?", "#"),
-              decoder.describe(r, ordinal, part) + ": " + reason);
-          continue;
-        }
-        long key = d.rowKey(r, buf, 0, label[0]);
-        p.contentHash += Seeds.mix64(key ^ FeatureDecoder.contentKey(buf, 0, len, label[0]));
-        if (classes > 0) {
-          p.labelCounts[(int) label[0]]++;
-        }
-        if (allValidation || FeatureDecoder.unit(key, splitSeed) < fraction) {
-          p.validationRows++;
-        }
-      }
-      return List.of(p).iterator();
-    }, true).treeReduce(TableProfile::merge);
-  }
-
   /** Fails with one message listing every problem found; returns the feature length. */
   static int checkProfile(TableProfile p, FeatureDecoder decoder, String what) {
     InvalidInputException.check(p.rows > 0, "%s has no rows", what);
@@ -297,37 +276,44 @@ public final class SparkEnsembleTrainer {
     return expected;
   }
 
-  static JavaPairRDD<MemberRowKey, LabeledRow> replicate(Dataset<Row> table, FeatureDecoder decoder, int members,
-      long seed, boolean bootstrap, double fraction, long splitSeed, boolean allValidation) {
-    long[] orderSeeds = new long[members];
-    long[] bootstrapSeeds = new long[members];
-    for (int m = 0; m < members; m++) {
-      orderSeeds[m] = Seeds.derive(seed, m, SeedPurpose.ROW_ORDER, 0);
-      bootstrapSeeds[m] = Seeds.derive(seed, m, SeedPurpose.BOOTSTRAP, 0);
+  private PartitionProfiles register(PartitionProfiles profiles) {
+    spark.sparkContext().register(profiles);
+    return profiles;
+  }
+
+  /**
+   * Runs only the map side of {@code perMember}'s shuffle and waits for it; the member stage that follows finds
+   * the map output registered and does not recompute it (Spark skips a map stage whose output is available).
+   *
+   * <p>{@code SparkContext.submitMapStage} is internal to Spark ({@code private[spark]} in Scala, public in the
+   * bytecode); it is what adaptive query execution uses to run shuffle map stages and look at them before planning
+   * what reads them, which is what we do with the profile. {@code TableReadOnceTest} fails if a Spark upgrade
+   * changes this behaviour. A failed stage throws what {@code runJob} would throw (the job's own exception).
+   */
+  private void runMapStage(JavaPairRDD<MemberRowKey, LabeledRow> perMember) {
+    ShuffleDependency<?, ?, ?> shuffle = (ShuffleDependency<?, ?, ?>) perMember.rdd().dependencies().head();
+    if (shuffle.rdd().partitions().length == 0) {
+      return; // nothing to read (Spark refuses a map stage without partitions); the check reports the empty table
     }
-    int n = decoder.numFeatures();
-    return table.queryExecution().toRdd().toJavaRDD().flatMapToPair(r -> {
-      float[] x = new float[n];
-      float[] label = new float[1];
-      if (decoder.decodeFeatures(r, x, 0) != null || decoder.decodeLabel(r, label) != null) {
-        throw new IllegalStateException("a row that passed validation no longer decodes");
-      }
-      long key = decoder.rowKey(r, x, 0, label[0]);
-      LabeledRow row = new LabeledRow(key, x, label[0]);
-      boolean validation = allValidation || FeatureDecoder.unit(key, splitSeed) < fraction;
-      List<Tuple2<MemberRowKey, LabeledRow>> out = new ArrayList<>(members);
-      for (int m = 0; m < members; m++) {
-        if (validation) {
-          out.add(new Tuple2<>(new MemberRowKey(m, true, key, key), row));
-          continue;
-        }
-        int copies = bootstrap ? Bootstrap.multiplicity(bootstrapSeeds[m], key) : 1;
-        for (int c = 0; c < copies; c++) {
-          long order = Seeds.rowOrderKey(orderSeeds[m], Seeds.mix64(key + c));
-          out.add(new Tuple2<>(new MemberRowKey(m, false, order, key), row));
-        }
-      }
-      return out.iterator();
-    });
+    SimpleFutureAction<MapOutputStatistics> stage = spark.sparkContext().submitMapStage(shuffle);
+    try {
+      Await.ready(stage, Duration.Inf());
+    } catch (InterruptedException e) {
+      stage.cancel();
+      Thread.currentThread().interrupt();
+      throw new DeepensException("interrupted while reading the training table", e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("an unbounded wait timed out", e);
+    }
+    Try<MapOutputStatistics> result = stage.value().get();
+    if (result.isFailure()) {
+      throw SparkEnsembleTrainer.<RuntimeException>rethrow(result.failed().get());
+    }
+  }
+
+  /** Throws {@code t} as it is (a SparkException is checked in Java's eyes, not in Scala's). */
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> E rethrow(Throwable t) throws E {
+    throw (E) t;
   }
 }
