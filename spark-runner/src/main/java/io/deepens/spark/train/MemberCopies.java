@@ -150,7 +150,9 @@ final class MemberCopies implements Serializable {
         return;
       }
       long key = atLength.rowKey(r, x, 0, label[0]);
-      profile.contentHash += Seeds.mix64(key ^ FeatureDecoder.contentKey(x, 0, len, label[0]));
+      // the content goes through mix64 first: without a key column the row key is the content key, and
+      // key ^ content would be 0 for every row (a hash of the row count alone)
+      profile.contentHash += Seeds.mix64(key ^ Seeds.mix64(FeatureDecoder.contentKey(x, 0, len, label[0])));
       if (classes > 0) {
         profile.labelCounts[(int) label[0]]++;
       }

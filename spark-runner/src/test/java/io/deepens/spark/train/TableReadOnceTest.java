@@ -122,7 +122,7 @@ class TableReadOnceTest {
       }
       long key = Seeds.rowKey(r.getLong(r.fieldIndex("id")));
       float label = r.getInt(r.fieldIndex("label"));
-      hash += Seeds.mix64(key ^ Seeds.rowKey(x, label));
+      hash += Seeds.mix64(key ^ Seeds.mix64(Seeds.rowKey(x, label)));
       held += FeatureDecoder.unit(key, splitSeed) < 0.2 ? 1 : 0;
     }
     Manifest.DataFingerprint data = result.manifest().data();
