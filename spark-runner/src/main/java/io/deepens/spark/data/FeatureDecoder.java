@@ -169,8 +169,14 @@ public final class FeatureDecoder implements Serializable {
       case FLOAT_ARRAY:
       case DOUBLE_ARRAY:
         return row.isNullAt(featureOrdinals[0]) ? -1 : row.getArray(featureOrdinals[0]).numElements();
-      case VECTOR:
-        return row.isNullAt(featureOrdinals[0]) ? -1 : row.getStruct(featureOrdinals[0], 4).getInt(1);
+      case VECTOR: {
+        if (row.isNullAt(featureOrdinals[0])) {
+          return -1;
+        }
+        // Spark ML's vector struct: (type, size, indices, values); a dense vector (type 1) leaves size null
+        InternalRow v = row.getStruct(featureOrdinals[0], 4);
+        return v.getByte(0) == 1 ? v.getArray(3).numElements() : v.getInt(1);
+      }
       default:
         for (int o : featureOrdinals) {
           if (row.isNullAt(o)) {

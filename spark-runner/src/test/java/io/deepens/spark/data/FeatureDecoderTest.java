@@ -50,4 +50,26 @@ class FeatureDecoderTest {
         new GenericInternalRow(new Object[] {UnsafeArrayData.fromPrimitiveArray(x)}), new float[8], 0);
     assertEquals("feature 5 of 'features' is NaN (NaN and infinite values are not allowed)", reason);
   }
+
+  /** Spark ML vectors: a dense one leaves the struct's size field null, so its length is its values' count. */
+  @Test
+  void mlVectorsDenseAndSparseHaveTheirLengthAndValues() {
+    StructType schema = new StructType().add("features", org.apache.spark.ml.linalg.SQLDataTypes.VectorType());
+    FeatureDecoder d = FeatureDecoder.of(schema, List.of("features"), null, 0, null, 4);
+    org.apache.spark.ml.linalg.VectorUDT udt = new org.apache.spark.ml.linalg.VectorUDT();
+    GenericInternalRow dense = new GenericInternalRow(new Object[] {
+        udt.serialize(org.apache.spark.ml.linalg.Vectors.dense(1, -2, 0.5, 4))});
+    GenericInternalRow sparse = new GenericInternalRow(new Object[] {
+        udt.serialize(org.apache.spark.ml.linalg.Vectors.sparse(4, new int[] {1, 3}, new double[] {7, -1}))});
+    GenericInternalRow shortDense = new GenericInternalRow(new Object[] {
+        udt.serialize(org.apache.spark.ml.linalg.Vectors.dense(1, 2, 3))});
+    assertEquals(4, d.featureLength(dense));
+    assertEquals(4, d.featureLength(sparse));
+    assertEquals(3, d.featureLength(shortDense));
+    float[] x = new float[4];
+    assertNull(d.decodeFeatures(dense, x, 0));
+    assertArrayEquals(new float[] {1, -2, 0.5f, 4}, x, 0f);
+    assertNull(d.decodeFeatures(sparse, x, 0));
+    assertArrayEquals(new float[] {0, 7, 0, -1}, x, 0f);
+  }
 }
