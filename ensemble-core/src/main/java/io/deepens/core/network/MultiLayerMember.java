@@ -110,7 +110,9 @@ final class MultiLayerMember extends MemberNetwork {
     int rows = (int) features.size(0);
     int nf = lean.numFeatures();
     int k = lean.classes();
-    float[] x = features.castTo(DataType.FLOAT).dup('c').data().asFloat();
+    INDArray f = features.castTo(DataType.FLOAT);
+    // one copy: a whole c-order array's buffer is the rows; a view or f-order array is laid out first
+    float[] x = (f.isView() || f.ordering() != 'c' ? f.dup('c') : f).data().asFloat();
     float[] out = new float[rows * k];
     synchronized (lean) {
       lean.reload(); // the parameters may have changed since the last call (training)
@@ -125,8 +127,8 @@ final class MultiLayerMember extends MemberNetwork {
   }
 
   /**
-   * The lean forward pass for a convolutional classifier it supports (DL4J's CPU convolution is two orders of
-   * magnitude slower here), or null: other networks, or {@value CnnTrainingStep#PROPERTY}{@code =false}.
+   * The lean forward pass for a convolutional classifier it supports (DL4J trains
+   * conf/fashion-mnist-cnn.yaml's network ~7× slower here, scripts/bench/README.md), or null: other networks, or {@value CnnTrainingStep#PROPERTY}{@code =false}.
    */
   private synchronized CnnTrainingStep leanForward() {
     if (lean == null) {

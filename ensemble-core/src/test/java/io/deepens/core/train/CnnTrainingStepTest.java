@@ -246,14 +246,8 @@ class CnnTrainingStepTest {
     assertEquals(a.report().paramsSha256(), b.report().paramsSha256());
     double acc = a.report().epochs().get(7).validationAccuracy();
     // DL4J's fit draws other dropout masks, so it takes another path; it is printed as the yardstick.
-    System.setProperty(MemberTrainer.FAST_CNN_PROPERTY, "false");
-    double fitAcc;
-    try {
-      fitAcc = MemberTrainer.train(WITH_DROPOUT, 1, train, validation, null, null).report().epochs().get(7)
-          .validationAccuracy();
-    } finally {
-      System.clearProperty(MemberTrainer.FAST_CNN_PROPERTY);
-    }
+    double fitAcc = MlpTrainingStepTest.trainWithLeanOff(MemberTrainer.FAST_CNN_PROPERTY, WITH_DROPOUT, 1, train,
+        validation).report().epochs().get(7).validationAccuracy();
     System.out.printf("CNN member with dropout, 8 epochs on 600 digits: validation accuracy %.4f lean, %.4f fit%n",
         acc, fitAcc);
     assertTrue(acc >= 0.85, "validation accuracy " + acc);
@@ -273,20 +267,7 @@ class CnnTrainingStepTest {
 
   @Test
   void trainerResultsWithAndWithoutLeanStepAgreeWithoutDropout() {
-    EnsembleSpec twoEpochs = NO_DROPOUT.withEpochs(2);
-    MemberResult lean = MemberTrainer.train(twoEpochs, 0, train, validation, null, null);
-    MemberResult fit;
-    System.setProperty(MemberTrainer.FAST_CNN_PROPERTY, "false");
-    try {
-      fit = MemberTrainer.train(twoEpochs, 0, train, validation, null, null);
-    } finally {
-      System.clearProperty(MemberTrainer.FAST_CNN_PROPERTY);
-    }
-    for (int e = 0; e < 2; e++) {
-      double lf = fit.report().epochs().get(e).trainLoss();
-      assertEquals(lf, lean.report().epochs().get(e).trainLoss(), 1e-3 * lf, "train loss, epoch " + e);
-      double vf = fit.report().epochs().get(e).validationNll();
-      assertEquals(vf, lean.report().epochs().get(e).validationNll(), 1e-3 * vf, "validation NLL, epoch " + e);
-    }
+    MlpTrainingStepTest.assertLeanAgreesWithFit(NO_DROPOUT.withEpochs(2), MemberTrainer.FAST_CNN_PROPERTY, train,
+        validation);
   }
 }

@@ -171,19 +171,28 @@ class MlpTrainingStepTest {
 
   @Test
   void trainerResultsWithAndWithoutLeanStepAgree() {
-    EnsembleSpec twoEpochs = SPEC.withEpochs(2);
-    MemberResult lean = MemberTrainer.train(twoEpochs, 0, train, validation, null, null);
-    MemberResult fit;
-    System.setProperty(MemberTrainer.FAST_MLP_PROPERTY, "false");
+    assertLeanAgreesWithFit(SPEC.withEpochs(2), MemberTrainer.FAST_MLP_PROPERTY, train, validation);
+  }
+
+  /** Member 0 trained with {@code property} set to "false" (the lean step off, so DL4J's {@code fit}). */
+  static MemberResult trainWithLeanOff(String property, EnsembleSpec spec, int member, TrainingSet train,
+      TrainingSet validation) {
+    System.setProperty(property, "false");
     try {
-      fit = MemberTrainer.train(twoEpochs, 0, train, validation, null, null);
+      return MemberTrainer.train(spec, member, train, validation, null, null);
     } finally {
-      System.clearProperty(MemberTrainer.FAST_MLP_PROPERTY);
+      System.clearProperty(property);
     }
-    for (int e = 0; e < 2; e++) {
+  }
+
+  /** Per epoch, training loss and validation NLL with and without the lean step agree to 1e-3 relative. */
+  static void assertLeanAgreesWithFit(EnsembleSpec spec, String property, TrainingSet train,
+      TrainingSet validation) {
+    MemberResult lean = MemberTrainer.train(spec, 0, train, validation, null, null);
+    MemberResult fit = trainWithLeanOff(property, spec, 0, train, validation);
+    for (int e = 0; e < spec.training().epochs(); e++) {
       double lf = fit.report().epochs().get(e).trainLoss();
-      double ll = lean.report().epochs().get(e).trainLoss();
-      assertEquals(lf, ll, 1e-3 * lf, "train loss, epoch " + e);
+      assertEquals(lf, lean.report().epochs().get(e).trainLoss(), 1e-3 * lf, "train loss, epoch " + e);
       double vf = fit.report().epochs().get(e).validationNll();
       assertEquals(vf, lean.report().epochs().get(e).validationNll(), 1e-3 * vf, "validation NLL, epoch " + e);
     }

@@ -36,7 +36,7 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
  * A lean training step and forward pass for plain convolutional classifiers, on a DL4J {@link MultiLayerNetwork}'s
  * own parameters: convolutions as im2col + one sgemm per group of samples, max pooling, dense layers and a softmax
  * output, with the arithmetic of {@code net.fit(DataSet)} / {@code net.output} (DL4J 1.0.0-M2.1's CPU convolution
- * runs at well under 1 GFLOP/s here; this runs at the BLAS rate).
+ * trains conf/fashion-mnist-cnn.yaml's network at ~3.6 GFLOP/s here, this at ~26: scripts/bench/README.md).
  *
  * <p>Supported (anything else: {@link #create} returns empty and the caller uses DL4J): float32 networks taking a
  * flat C×H×W input (a {@link FeedForwardToCnnPreProcessor}), then blocks of a {@link ConvolutionLayer} (NCHW, ReLU,
@@ -426,6 +426,16 @@ public final class CnnTrainingStep implements LeanStep {
           x[1]);
     }
 
+    /** With stride 1 along x: the first output column whose input column {@code ox − padLeft + kx} is ≥ 0. */
+    int firstInside(int kx) {
+      return Math.max(0, Math.min(ow, padLeft - kx));
+    }
+
+    /** With stride 1 along x: one past the last output column whose input column is inside [0, w). */
+    int endInside(int kx, int w) {
+      return Math.max(firstInside(kx), Math.min(ow, w + padLeft - kx));
+    }
+
     /** {output size, top/left padding} along one axis, or null. */
     private static int[] axis(int in, int k, int s, int pad, ConvolutionMode mode) {
       if (k < 1 || s < 1) {
@@ -725,8 +735,8 @@ public final class CnnTrainingStep implements LeanStep {
             int src = chOff + iy * w;
             if (c.cw.sw() == 1) {
               // contiguous: ix = ox - padLeft + kx inside [0, w) for ox in [lo, hi)
-              int lo = Math.max(0, Math.min(c.cw.ow(), c.cw.padLeft() - kx));
-              int hi = Math.max(lo, Math.min(c.cw.ow(), w + c.cw.padLeft() - kx));
+              int lo = c.cw.firstInside(kx);
+              int hi = c.cw.endInside(kx, w);
               java.util.Arrays.fill(cols, rowDst, rowDst + lo, 0f);
               System.arraycopy(in, src + lo - c.cw.padLeft() + kx, cols, rowDst + lo, hi - lo);
               java.util.Arrays.fill(cols, rowDst + hi, rowDst + c.cw.ow(), 0f);
@@ -963,8 +973,8 @@ public final class CnnTrainingStep implements LeanStep {
             int rowSrc = src + oy * c.cw.ow();
             int dst = chOff + iy * w;
             if (c.cw.sw() == 1) {
-              int lo = Math.max(0, Math.min(c.cw.ow(), c.cw.padLeft() - kx));
-              int hi = Math.max(lo, Math.min(c.cw.ow(), w + c.cw.padLeft() - kx));
+              int lo = c.cw.firstInside(kx);
+              int hi = c.cw.endInside(kx, w);
               int shift = dst - c.cw.padLeft() + kx - rowSrc;
               for (int q = rowSrc + lo; q < rowSrc + hi; q++) {
                 dIn[q + shift] += cols[q];
