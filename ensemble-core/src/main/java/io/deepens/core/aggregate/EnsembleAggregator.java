@@ -41,11 +41,23 @@ public final class EnsembleAggregator {
     int rows = labels.length;
     int m = members.size();
     List<Integer> used = new ArrayList<>();
+    int samples = members.get(0).samples();
     for (MemberPredictions p : members) {
-      InvalidInputException.check(p.outputs().length == (long) rows * p.width(),
-          "member %d gave %d validation outputs, expected %d rows x %d", p.member(), p.outputs().length, rows,
-          p.width());
+      InvalidInputException.check(p.outputs().length == (long) rows * p.width() * p.samples(),
+          "member %d gave %d validation outputs, expected %d passes x %d rows x %d", p.member(),
+          p.outputs().length, p.samples(), rows, p.width());
+      InvalidInputException.check(p.samples() == samples,
+          "member %d gave %d Monte Carlo passes, member %d gave %d", p.member(), p.samples(),
+          members.get(0).member(), samples);
       used.add(p.member());
+    }
+    // with MC dropout: every pass is a component of the mixture (weight w_m / S); a member's own predictive
+    // distribution, which its weight and its metrics are fitted on, is the mean over its passes
+    float[][] comp = new float[m * samples][];
+    for (int k = 0; k < m; k++) {
+      for (int s = 0; s < samples; s++) {
+        comp[k * samples + s] = members.get(k).pass(s, rows);
+      }
     }
     boolean classification = spec.task() == Task.CLASSIFICATION;
     double[][] logLik = new double[m][rows];
@@ -58,7 +70,8 @@ public final class EnsembleAggregator {
     }
     int classes = members.get(0).width();
     for (int k = 0; k < m; k++) {
-      float[] out = members.get(k).outputs();
+      float[] out = samples == 1 ? members.get(k).outputs()
+          : memberMoments(comp, k, samples, rows, classification);
       if (classification) {
         probs[k] = out;
         for (int i = 0; i < rows; i++) {
@@ -88,13 +101,17 @@ public final class EnsembleAggregator {
     }
     double temperature = 1.0;
     if (classification && spec.ensemble().temperature()) {
-      temperature = TemperatureScaling.fit(probs, weights, y, rows, classes);
+      double[] componentWeights = new double[m * samples];
+      for (int c = 0; c < componentWeights.length; c++) {
+        componentWeights[c] = weights[c / samples] / samples;
+      }
+      temperature = TemperatureScaling.fit(comp, componentWeights, y, rows, classes);
     }
     PosteriorMixture mixture = PosteriorMixture.of(weights).withTemperature(temperature);
     Map<String, Object> metrics = new LinkedHashMap<>();
     List<Map<String, Object>> memberMetrics = new ArrayList<>();
     if (classification) {
-      ClassificationUncertainty u = mixture.classify(probs, rows, classes);
+      ClassificationUncertainty u = mixture.classify(comp, samples, rows, classes);
       metrics.put("ensemble", classificationMetrics(u.probability(), y, rows, classes));
       int[][] predictions = new int[m][];
       for (int k = 0; k < m; k++) {
@@ -106,7 +123,15 @@ public final class EnsembleAggregator {
       }
       metrics.put("pairwiseDisagreement", EnsembleDiagnostics.pairwiseDisagreement(predictions));
     } else {
-      RegressionUncertainty u = mixture.regress(means, vars, rows);
+      float[][] compMeans = new float[comp.length][rows];
+      float[][] compVars = new float[comp.length][rows];
+      for (int c = 0; c < comp.length; c++) {
+        for (int i = 0; i < rows; i++) {
+          compMeans[c][i] = comp[c][2 * i];
+          compVars[c][i] = comp[c][2 * i + 1];
+        }
+      }
+      RegressionUncertainty u = mixture.regress(compMeans, compVars, samples, rows);
       double[] target = new double[rows];
       for (int i = 0; i < rows; i++) {
         target[i] = labels[i];
@@ -124,6 +149,40 @@ public final class EnsembleAggregator {
     metrics.put("weighting", spec.ensemble().weighting().name().toLowerCase(java.util.Locale.ROOT));
     metrics.put("effectiveMembers", EnsembleDiagnostics.effectiveMembers(weights));
     return new Fit(used, weights, temperature, metrics);
+  }
+
+  /**
+   * Member k's predictive distribution over its S passes: the mean probabilities, or for regression the mean and
+   * the variance of the equal mixture of its Gaussians (mean of the variances + variance of the means).
+   */
+  static float[] memberMoments(float[][] comp, int k, int samples, int rows, boolean classification) {
+    int n = comp[k * samples].length;
+    float[] out = new float[n];
+    if (classification) {
+      for (int s = 0; s < samples; s++) {
+        float[] c = comp[k * samples + s];
+        for (int i = 0; i < n; i++) {
+          out[i] += c[i];
+        }
+      }
+      for (int i = 0; i < n; i++) {
+        out[i] /= samples;
+      }
+      return out;
+    }
+    for (int i = 0; i < rows; i++) {
+      double mean = 0;
+      double second = 0;
+      for (int s = 0; s < samples; s++) {
+        float[] c = comp[k * samples + s];
+        mean += c[2 * i];
+        second += c[2 * i + 1] + (double) c[2 * i] * c[2 * i];
+      }
+      mean /= samples;
+      out[2 * i] = (float) mean;
+      out[2 * i + 1] = (float) (second / samples - mean * mean);
+    }
+    return out;
   }
 
   private static Map<String, Object> classificationMetrics(double[] p, int[] y, int rows, int classes) {

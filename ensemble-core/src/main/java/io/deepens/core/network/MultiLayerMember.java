@@ -2,6 +2,7 @@ package io.deepens.core.network;
 
 import java.util.Map;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -104,9 +105,11 @@ final class MultiLayerMember extends MemberNetwork {
   @Override
   public INDArray output(INDArray features) {
     CnnTrainingStep lean = leanForward();
-    if (lean == null) {
-      return net.output(features, false);
-    }
+    return lean == null ? net.output(features, false) : lean(lean, features, null);
+  }
+
+  /** The lean pass over all rows, in chunks of {@value #LEAN_BATCH}: inference, or MC dropout with {@code rng}. */
+  private static INDArray lean(CnnTrainingStep lean, INDArray features, SplittableRandom rng) {
     int rows = (int) features.size(0);
     int nf = lean.numFeatures();
     int k = lean.classes();
@@ -119,7 +122,11 @@ final class MultiLayerMember extends MemberNetwork {
       float[] chunk = new float[Math.min(rows, LEAN_BATCH) * k];
       for (int r0 = 0; r0 < rows; r0 += LEAN_BATCH) {
         int m = Math.min(LEAN_BATCH, rows - r0);
-        lean.output(x, r0 * nf, m, chunk);
+        if (rng == null) {
+          lean.output(x, r0 * nf, m, chunk);
+        } else {
+          lean.sample(x, r0 * nf, m, chunk, rng);
+        }
         System.arraycopy(chunk, 0, out, r0 * k, m * k);
       }
     }
@@ -141,6 +148,11 @@ final class MultiLayerMember extends MemberNetwork {
 
   @Override
   public INDArray outputWithDropout(INDArray features) {
+    CnnTrainingStep lean = leanForward();
+    if (lean != null) {
+      // one draw from ND4J's RNG (seeded by the caller) seeds every mask of the pass
+      return lean(lean, features, new SplittableRandom(Nd4j.getRandom().nextLong()));
+    }
     LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
     int rows = (int) features.size(0);
     INDArray a = features;

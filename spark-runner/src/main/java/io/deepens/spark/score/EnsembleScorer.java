@@ -10,6 +10,8 @@ import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.core.store.Sha256;
+import io.deepens.core.random.SeedPurpose;
+import io.deepens.core.random.Seeds;
 import io.deepens.core.train.McDropout;
 import io.deepens.core.train.MemberModels;
 import io.deepens.spark.data.FeatureDecoder;
@@ -245,25 +247,8 @@ public final class EnsembleScorer implements Serializable {
     }
 
     private void mixBatch(int valid, Object[][] outValues) {
-      float[][] comp;
-      int samples = Math.max(1, mcSamples);
-      if (mcSamples > 0) {
-        MemberNetwork[] nets = ensemble.borrow();
-        try {
-          float[] batch = valid * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, valid * numFeatures);
-          comp = new float[nets.length * samples][];
-          for (int k = 0; k < nets.length; k++) {
-            float[][] s = McDropout.sample(nets[k], batch, valid, numFeatures, mcSamples,
-                io.deepens.core.random.Seeds.derive(seed, k, io.deepens.core.random.SeedPurpose.DROPOUT,
-                    (int) (partition * 1_000_003L + batchNo)));
-            System.arraycopy(s, 0, comp, k * samples, samples);
-          }
-        } finally {
-          ensemble.release(nets);
-        }
-      } else {
-        comp = predictMembers(ensemble, x, valid);
-      }
+      float[][] comp = components(ensemble, x, valid, partition, batchNo);
+      int samples = samplesPerMember();
       {
         PosteriorMixture mixture = ensemble.mixture();
         if (classification) {
@@ -303,6 +288,40 @@ public final class EnsembleScorer implements Serializable {
   /** This version's members in this JVM (loaded and verified on first use). */
   public LoadedEnsemble load() {
     return LoadedEnsemble.get(storeUri, manifestJson, manifestSha, hadoopConf.value());
+  }
+
+  /** Components of the mixture per member: the spec's {@code ensemble.mcDropoutSamples}, else 1. */
+  public int samplesPerMember() {
+    return Math.max(1, mcSamples);
+  }
+
+  /**
+   * The mixture's components for the first {@code rows} rows of {@code x}: {@link #predictMembers}, or with Monte
+   * Carlo dropout S = {@link #samplesPerMember} stochastic passes per member (component k·S + s), their masks seeded
+   * by (ensemble seed, member, partition, batch number) so that a rerun gives the same outputs.
+   */
+  public float[][] components(LoadedEnsemble ens, float[] x, int rows, int partition, long batchNo) {
+    if (mcSamples == 0) {
+      return predictMembers(ens, x, rows);
+    }
+    MemberNetwork[] nets = ens.borrow();
+    try {
+      float[] batch = rows * numFeatures == x.length ? x : java.util.Arrays.copyOf(x, rows * numFeatures);
+      float[][] comp = new float[nets.length * mcSamples][];
+      for (int k = 0; k < nets.length; k++) {
+        float[][] s = McDropout.sample(nets[k], batch, rows, numFeatures, mcSamples,
+            Seeds.derive(seed, k, SeedPurpose.DROPOUT, stream(partition, batchNo)));
+        System.arraycopy(s, 0, comp, k * mcSamples, mcSamples);
+      }
+      return comp;
+    } finally {
+      ens.release(nets);
+    }
+  }
+
+  /** The dropout stream of a batch: partition · 1,000,003 + batch number, folded into 0 .. 2^31 − 1. */
+  static int stream(int partition, long batchNo) {
+    return (int) ((partition * 1_000_003L + batchNo) & Integer.MAX_VALUE);
   }
 
   /**

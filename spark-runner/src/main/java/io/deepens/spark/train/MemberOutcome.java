@@ -19,6 +19,8 @@ public final class MemberOutcome implements Serializable {
   /** Row-major [validation rows x outputs]: class probabilities, or (mean, variance) pairs for regression. */
   public float[] validationOutputs;
   public int outputs;
+  /** Monte Carlo dropout passes in {@link #validationOutputs} (one block of rows x outputs each); 1 without. */
+  public int samples = 1;
   public String executorId;
   public String host;
   public int attempt;

@@ -9,6 +9,9 @@ import io.deepens.core.store.Sha256;
 import io.deepens.core.store.StoreCheckpointer;
 import io.deepens.core.train.Checkpointer;
 import io.deepens.core.train.MemberCheckpoint;
+import io.deepens.core.random.SeedPurpose;
+import io.deepens.core.random.Seeds;
+import io.deepens.core.train.McDropout;
 import io.deepens.core.train.MemberModels;
 import io.deepens.core.train.MemberResult;
 import io.deepens.core.train.MemberTrainer;
@@ -144,13 +147,29 @@ public final class MemberTask implements Serializable {
         for (int i = 0; i < n; i++) {
           valSet.copyFeatures(i, x, i * numFeatures);
         }
-        out.validationOutputs = MemberModels.predict(result.network(), x, n, numFeatures);
-        out.outputs = n == 0 ? 0 : out.validationOutputs.length / n;
+        int mc = spec.ensemble().mcDropoutSamples();
+        out.samples = Math.max(1, mc);
+        out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
+            : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
+                Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.DROPOUT, VALIDATION_STREAM)));
+        out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
       }
     } finally {
       deleteQuietly(spill);
     }
     return List.of(out).iterator();
+  }
+
+  /** The dropout stream of the validation passes (scoring's streams are partition · 1,000,003 + batch). */
+  static final int VALIDATION_STREAM = Integer.MAX_VALUE;
+
+  private static float[] concat(float[][] passes) {
+    int n = passes[0].length;
+    float[] all = new float[passes.length * n];
+    for (int s = 0; s < passes.length; s++) {
+      System.arraycopy(passes[s], 0, all, s * n, n);
+    }
+    return all;
   }
 
   /**

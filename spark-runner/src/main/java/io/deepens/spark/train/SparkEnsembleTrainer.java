@@ -211,7 +211,7 @@ public final class SparkEnsembleTrainer {
         throw new DeepensException("members saw different validation rows (member " + o.member
             + "): the shuffle did not deliver the same validation set to every member");
       }
-      preds.add(new MemberPredictions(o.member, o.validationOutputs, o.outputs));
+      preds.add(new MemberPredictions(o.member, o.validationOutputs, o.outputs, o.samples));
     }
     if (preds.isEmpty()) {
       throw new DeepensException("every member diverged: nothing to publish. Lower training.learningRate "

@@ -573,6 +573,18 @@ public final class CnnTrainingStep implements LeanStep {
     System.arraycopy(o.act, 0, probs, 0, rows * classes);
   }
 
+  /**
+   * One Monte Carlo dropout pass (Gal and Ghahramani 2016): {@link #output} with the training-time inverted dropout
+   * on the layers that have it, masks drawn from {@code rng} in the order the training step draws them.
+   */
+  public void sample(float[] features, int offset, int rows, float[] probs, SplittableRandom rng) {
+    check(rows);
+    System.arraycopy(features, offset, x, 0, rows * numFeatures);
+    forward(rows, rng);
+    Dense o = dense.get(dense.size() - 1);
+    System.arraycopy(o.act, 0, probs, 0, rows * classes);
+  }
+
   private void check(int rows) {
     if (rows < 1 || rows > maxBatch) {
       throw new IllegalArgumentException("rows must be in 1.." + maxBatch + ", found " + rows);
@@ -668,16 +680,21 @@ public final class CnnTrainingStep implements LeanStep {
     }
   }
 
-  /** {@code to = from} (inference or no dropout) or {@code from ⊙ mask} with a fresh inverted-dropout mask. */
+  /**
+   * {@code to = from} (inference, or no dropout on this layer) or {@code from ⊙ mask} with a fresh inverted-dropout
+   * mask, kept in {@code mask} for the backward pass when training (null for Monte Carlo passes).
+   */
   private static void dropout(float[] from, float[] to, float[] mask, double keep, int n, SplittableRandom rng) {
-    if (rng == null || mask == null) {
+    if (rng == null || keep >= 1) {
       System.arraycopy(from, 0, to, 0, n);
       return;
     }
     float scale = (float) (1 / keep);
     for (int i = 0; i < n; i++) {
       float mi = rng.nextDouble() < keep ? scale : 0f;
-      mask[i] = mi;
+      if (mask != null) {
+        mask[i] = mi;
+      }
       to[i] = from[i] * mi;
     }
   }
