@@ -26,6 +26,14 @@ public final class MemberOutcome implements Serializable {
   public int attempt;
   public String[] gpuAddresses;
   public int threads;
+  /** Wall-clock time (epoch millis, the executor's clock) at which the task began. */
+  public long taskStartMillis;
+  /** Task start until every row was fetched from the shuffle and stored: the member's side of data replication. */
+  public long receiveMillis;
+  /** {@link io.deepens.core.train.MemberTrainer#train}: network set-up, the epochs, checkpoints, validation. */
+  public long trainMillis;
+  /** The final model written to the store plus the validation outputs the driver fits the mixture on. */
+  public long finishMillis;
 
   public boolean usable() {
     return modelPath != null && !"DIVERGED".equals(status);

@@ -76,9 +76,11 @@ public final class MemberTask implements Serializable {
   }
 
   public Iterator<MemberOutcome> run(int member, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) throws IOException {
+    long t0 = System.currentTimeMillis();
     EnsembleSpec spec = EnsembleSpec.fromJson(specJson);
     TaskContext tc = TaskContext.get();
     MemberOutcome out = new MemberOutcome();
+    out.taskStartMillis = t0;
     out.member = member;
     out.attempt = tc == null ? 0 : tc.attemptNumber();
     out.executorId = SparkEnv.get() == null ? "driver" : SparkEnv.get().executorId();
@@ -114,6 +116,8 @@ public final class MemberTask implements Serializable {
     Checkpointer checkpointer = withFaultHook(warmStart(store, spec, new StoreCheckpointer(store, runId)), member,
         out.attempt);
     try (TrainingSet trainSet = train.build(); TrainingSet valSet = val.build()) {
+      long t1 = System.currentTimeMillis();
+      out.receiveMillis = t1 - t0;
       out.trainRows = trainSet.numRows();
       out.validationKeys = java.util.Arrays.copyOf(valKeys, valCount);
       out.validationLabels = new float[valSet.numRows()];
@@ -125,6 +129,8 @@ public final class MemberTask implements Serializable {
           out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
       ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
       MemberResult result = MemberTrainer.train(spec, member, trainSet, valSet, checkpointer, progress);
+      long t2 = System.currentTimeMillis();
+      out.trainMillis = t2 - t1;
       out.status = result.report().status().name();
       Map<String, Object> report = new java.util.LinkedHashMap<>();
       report.put("report", result.report());
@@ -154,6 +160,7 @@ public final class MemberTask implements Serializable {
                 Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.DROPOUT, VALIDATION_STREAM)));
         out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
       }
+      out.finishMillis = System.currentTimeMillis() - t2;
     } finally {
       deleteQuietly(spill);
     }

@@ -82,6 +82,7 @@ public final class SparkEnsembleTrainer {
   }
 
   public Result train(Dataset<Row> table, Dataset<Row> validationTable, EnsembleSpec spec, Options options) {
+    long tBegin = System.currentTimeMillis();
     EnsembleStore store = EnsembleStore.open(options.storeUri(), spark.sparkContext().hadoopConfiguration());
     EnsembleStore.checkRunId(options.runId());
     checkGpuRequest(spec);
@@ -117,7 +118,9 @@ public final class SparkEnsembleTrainer {
         copies.repartitionAndSortWithinPartitions(new MemberRowKey.ByMember(members), new MemberRowKey.Order());
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": read, check and shuffle the "
         + (validationTable == null ? "table" : "tables") + " for " + members + " members");
+    long tMap = System.currentTimeMillis();
     runMapStage(perMember);
+    long tMapped = System.currentTimeMillis();
 
     // 2. check, before any member trains (the member stage below reads the shuffle written above)
     TableProfile profile = trainProfiles.merged(trainRdd.getNumPartitions());
@@ -152,11 +155,13 @@ public final class SparkEnsembleTrainer {
         new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion());
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members + " members");
     List<MemberOutcome> outcomes;
+    long tMembers = System.currentTimeMillis();
     try (ProgressMonitor monitor =
         new ProgressMonitor(store, options.runId(), members, spec.training().epochs(), 2000)) {
       outcomes = new ArrayList<>(perMember.mapPartitionsWithIndex(
           (Integer m, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(m, rows), true).collect());
     }
+    long tTrained = System.currentTimeMillis();
     outcomes.sort(Comparator.comparingInt(o -> o.member));
     for (MemberOutcome o : outcomes) {
       LOG.info("member {}: {} ({} train rows, executor {}, attempt {}{})", o.member, o.status, o.trainRows,
@@ -187,6 +192,8 @@ public final class SparkEnsembleTrainer {
     provenance.put("sparkVersion", spark.version());
     provenance.put("master", spark.sparkContext().master());
     provenance.put("applicationId", spark.sparkContext().applicationId());
+    Map<String, Object> timing = timing(tBegin, tMap, tMapped, tMembers, tTrained, outcomes);
+    provenance.put("timing", timing);
     String version = store.publish(staging, v -> new Manifest(Manifest.FORMAT_VERSION, v, options.runId(),
         java.time.Instant.now().toString(), classification ? "classification" : "regression", numFeatures,
         classification ? classes : 1, readTree(spec.toJson()), spec.sha256(), entries, fit.weights(),
@@ -194,7 +201,74 @@ public final class SparkEnsembleTrainer {
     store.deleteRecursively(store.runDir(options.runId()));
     LOG.info("published {} version {} ({} of {} members, weights {}, temperature {})", store.uri(), version,
         fit.usedMembers().size(), members, Arrays.toString(fit.weights()), fit.temperature());
+    LOG.info("timing: {}; publish {} s (where the time went; also in the manifest's provenance.timing)",
+        describe(timing), seconds(System.currentTimeMillis() - tTrained));
     return new Result(version, store.readManifest(version), outcomes);
+  }
+
+  /**
+   * Where a run's time went, in milliseconds: the driver JVM's start until training began (JVM, Spark session,
+   * reading the schema), the table pass (the shuffle's map side: read, check, copy per member), the check, the member
+   * stage, and per member: its task's start after the stage was submitted (both clocks are wall clocks; on a
+   * cluster they can differ by the hosts' skew), receiving its rows from the shuffle, training (network set-up, the
+   * epochs with checkpoints and validation; {@code epochsMillis} is the sum of the epochs alone), writing the final
+   * model and its validation outputs, and its end until the driver had every member's result.
+   */
+  static Map<String, Object> timing(long tBegin, long tMap, long tMapped, long tMembers, long tTrained,
+      List<MemberOutcome> outcomes) {
+    Map<String, Object> t = new LinkedHashMap<>();
+    t.put("startMillis", tBegin - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime());
+    t.put("prepareMillis", tMap - tBegin);
+    t.put("tablePassMillis", tMapped - tMap);
+    t.put("checkMillis", tMembers - tMapped);
+    t.put("memberStageMillis", tTrained - tMembers);
+    List<Map<String, Object>> ms = new ArrayList<>();
+    for (MemberOutcome o : outcomes) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("member", o.member);
+      m.put("executorId", o.executorId);
+      m.put("taskStartMillis", o.taskStartMillis - tMembers);
+      m.put("receiveMillis", o.receiveMillis);
+      m.put("trainMillis", o.trainMillis);
+      m.put("epochsMillis", epochsMillis(o.reportJson));
+      m.put("finishMillis", o.finishMillis);
+      m.put("collectMillis",
+          tTrained - (o.taskStartMillis + o.receiveMillis + o.trainMillis + o.finishMillis));
+      ms.add(m);
+    }
+    t.put("members", ms);
+    return t;
+  }
+
+  private static long epochsMillis(String reportJson) {
+    long sum = 0;
+    if (reportJson != null) {
+      for (var e : readTree(reportJson).path("report").path("epochs")) {
+        sum += e.path("millis").asLong();
+      }
+    }
+    return sum;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static String describe(Map<String, Object> t) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+        "JVM and Spark start %s s, prepare %s s, table pass %s s, check %s s, member stage %s s",
+        seconds((long) t.get("startMillis")), seconds((long) t.get("prepareMillis")),
+        seconds((long) t.get("tablePassMillis")), seconds((long) t.get("checkMillis")),
+        seconds((long) t.get("memberStageMillis"))));
+    for (Map<String, Object> m : (List<Map<String, Object>>) t.get("members")) {
+      sb.append(String.format(Locale.ROOT, " [member %s on executor %s: task start +%s s, rows received %s s, "
+              + "training %s s (epochs %s s), model written %s s, result collected %s s later]", m.get("member"),
+          m.get("executorId"), seconds((long) m.get("taskStartMillis")), seconds((long) m.get("receiveMillis")),
+          seconds((long) m.get("trainMillis")), seconds((long) m.get("epochsMillis")),
+          seconds((long) m.get("finishMillis")), seconds((long) m.get("collectMillis"))));
+    }
+    return sb.toString();
+  }
+
+  private static String seconds(long millis) {
+    return String.format(Locale.ROOT, "%.1f", millis / 1000.0);
   }
 
   static EnsembleAggregator.Fit aggregate(EnsembleSpec spec, List<MemberOutcome> outcomes) {

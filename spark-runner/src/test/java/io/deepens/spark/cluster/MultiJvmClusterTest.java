@@ -105,6 +105,34 @@ class MultiJvmClusterTest {
     // exact equality: the same seeds and the same row order give bit-identical float32 parameters
     assertEquals(reference, ClusterTestSupport.paramsShas(r.manifest()),
         "per-member paramsSha256 on local-cluster must equal local[2]");
+    assertTimingAddsUp(r.manifest(), executors);
+  }
+
+  /** The manifest says where the time went: phases of the run and of every member, consistent with each other. */
+  @SuppressWarnings("unchecked")
+  private static void assertTimingAddsUp(Manifest m, Map<Integer, String> executors) {
+    Map<String, Object> t = (Map<String, Object>) m.provenance().get("timing");
+    assertNotNull(t, "provenance.timing");
+    long stage = ((Number) t.get("memberStageMillis")).longValue();
+    for (String phase : List.of("startMillis", "prepareMillis", "tablePassMillis", "checkMillis")) {
+      assertTrue(((Number) t.get(phase)).longValue() >= 0, phase);
+    }
+    List<Map<String, Object>> members = (List<Map<String, Object>>) t.get("members");
+    assertEquals(2, members.size());
+    for (Map<String, Object> mm : members) {
+      int k = ((Number) mm.get("member")).intValue();
+      assertEquals(executors.get(k), mm.get("executorId"));
+      long receive = ((Number) mm.get("receiveMillis")).longValue();
+      long train = ((Number) mm.get("trainMillis")).longValue();
+      long epochs = ((Number) mm.get("epochsMillis")).longValue();
+      long finish = ((Number) mm.get("finishMillis")).longValue();
+      assertTrue(receive >= 0 && finish >= 0 && epochs > 0, mm.toString());
+      assertTrue(epochs <= train, "the epochs are part of training: " + mm);
+      // the member's own phases fit in the stage (its start is measured on the same host's clock here)
+      long start = ((Number) mm.get("taskStartMillis")).longValue();
+      assertTrue(start >= 0 && start + receive + train + finish <= stage, mm + " in a stage of " + stage + " ms");
+      assertEquals(stage, start + receive + train + finish + ((Number) mm.get("collectMillis")).longValue());
+    }
   }
 
   @Test

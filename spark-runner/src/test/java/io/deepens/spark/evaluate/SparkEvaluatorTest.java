@@ -14,6 +14,9 @@ import io.deepens.core.store.Manifest;
 import io.deepens.core.train.MemberModels;
 import io.deepens.spark.SparkTestSupport;
 import io.deepens.spark.score.EnsembleScorer;
+import io.deepens.spark.score.InvalidPolicy;
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.SpecLoader;
 import io.deepens.spark.train.SparkEnsembleTrainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -103,5 +106,70 @@ class SparkEvaluatorTest {
     assertEquals(Roc.auroc(oodMi, testMi), e.aurocMi(), 1e-3);
     assertEquals(testRows.size(), e.entropyTest().total());
     assertEquals(oodRows.size(), e.miOod().total());
+  }
+
+  @Test
+  void anMcDropoutEnsembleIsEvaluatedAsScoreAppliesIt(@TempDir Path tmp) {
+    // Three dropout passes per member: evaluate must mix the same 2 x 3 components that score writes. With the
+    // same partitions (cached, at least two per core, so evaluate does not spread them) and batch size, both draw
+    // the same masks, so evaluate's metrics equal those computed from score's columns.
+    SparkSession spark = SparkTestSupport.local();
+    Dataset<Row> train = SparkTestSupport.digits(spark, 0, 7, 5, 0, 1, 2, 3);
+    Dataset<Row> test = SparkTestSupport.digits(spark, 0, 7, 5, 4).repartition(4).cache();
+    Dataset<Row> ood = SparkTestSupport.digits(spark, 8, 9, 0).repartition(4).cache();
+    test.count();
+    ood.count();
+    String store = tmp.resolve("store").toString();
+    EnsembleSpec spec = SpecLoader.parse("""
+        name: digits-mc
+        task: classification
+        data: {features: features, label: label, classes: 8, key: id, validation: {fraction: 0.2}}
+        network: {type: mlp, hidden: [32], activation: relu, dropout: 0.3}
+        training: {optimizer: adam, learningRate: 0.005, batchSize: 32, epochs: 2}
+        ensemble: {members: 2, seed: 7, mcDropoutSamples: 3}
+        resources: {threadsPerMember: 1}
+        """, "mc");
+    new SparkEnsembleTrainer(spark).train(train, null, spec,
+        new SparkEnsembleTrainer.Options(store, "mc", "digits", Map.of()));
+    EnsembleScorer scorer = EnsembleScorer.resolve(spark, store, null);
+    assertEquals(3, scorer.samplesPerMember());
+    SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, 29).evaluate(test, ood);
+
+    List<Row> scoredTest = scorer.score(spark, test, null, null, InvalidPolicy.FAIL, 29, null)
+        .select("label", "probability", "mutual_information", "prediction").collectAsList();
+    List<Row> scoredOod = scorer.score(spark, ood, null, null, InvalidPolicy.FAIL, 29, null)
+        .select("mutual_information").collectAsList();
+    double nll = 0;
+    int correct = 0;
+    double[] miTest = new double[scoredTest.size()];
+    for (int i = 0; i < scoredTest.size(); i++) {
+      Row r = scoredTest.get(i);
+      int y = r.getInt(0);
+      nll -= Math.log(r.<Float>getList(1).get(y));
+      correct += r.getInt(3) == y ? 1 : 0;
+      miTest[i] = r.getDouble(2);
+    }
+    double[] miOod = scoredOod.stream().mapToDouble(r -> r.getDouble(0)).toArray();
+    assertEquals((double) correct / scoredTest.size(), e.ensemble().accuracy(), 0.0);
+    assertEquals(nll / scoredTest.size(), e.ensemble().nll(), 1e-5); // score writes float probabilities
+    assertEquals(Roc.auroc(miOod, miTest), e.aurocMi(), 1e-6);
+
+    // and the passes matter: the members' deterministic outputs mix to another NLL
+    Manifest m = scorer.manifest();
+    EnsembleStore st = EnsembleStore.open(store, new Configuration());
+    List<MemberNetwork> nets = new ArrayList<>();
+    for (Manifest.MemberEntry me : m.usableMembers()) {
+      nets.add(MemberModels.fromBytes(st.readVerified(m.version(), me.file(), me.sha256())));
+    }
+    OptDigits digits = OptDigits.load();
+    PosteriorMixture mixture = PosteriorMixture.of(m.weights()).withTemperature(m.temperature());
+    ClassificationMetrics deterministic = new ClassificationMetrics(8);
+    for (Row r : test.collectAsList()) {
+      float[] x = digits.features((int) r.getLong(0));
+      float[][] p = {MemberModels.predict(nets.get(0), x, 1, 64), MemberModels.predict(nets.get(1), x, 1, 64)};
+      deterministic.add(mixture.classify(p, 1, 8).probability(), new int[] {r.getInt(2)}, 1);
+    }
+    assertTrue(Math.abs(deterministic.nll() - e.ensemble().nll()) > 1e-4,
+        "MC passes left the NLL at the deterministic mixture's " + deterministic.nll());
   }
 }
