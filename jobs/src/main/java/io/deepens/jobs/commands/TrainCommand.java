@@ -118,6 +118,7 @@ public final class TrainCommand implements Command {
   @Override
   public ExitCode run(Args a) {
     EnsembleSpec spec = SpecLoader.load(Path.of(a.require("config")));
+    io.deepens.core.network.NativeWarmUp.inBackground(); // ND4J loads while Spark starts
     NetworkFactory.checkConfiguration(spec); // a dl4j-json network deepens cannot train fails before Spark starts
     String data = a.require("data");
     String store = a.require("store");

@@ -1,6 +1,7 @@
 package io.deepens.spark.train;
 
 import io.deepens.core.DeepensException;
+import io.deepens.core.network.NativeWarmUp;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.ResourcesSpec;
 import io.deepens.core.store.EnsembleStore;
@@ -77,6 +78,7 @@ public final class MemberTask implements Serializable {
 
   public Iterator<MemberOutcome> run(int member, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) throws IOException {
     long t0 = System.currentTimeMillis();
+    NativeWarmUp.inBackground(); // while the rows arrive
     EnsembleSpec spec = EnsembleSpec.fromJson(specJson);
     TaskContext tc = TaskContext.get();
     MemberOutcome out = new MemberOutcome();

@@ -4,6 +4,7 @@ import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.aggregate.EnsembleAggregator;
 import io.deepens.core.aggregate.MemberPredictions;
+import io.deepens.core.network.NativeWarmUp;
 import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
@@ -83,6 +84,7 @@ public final class SparkEnsembleTrainer {
 
   public Result train(Dataset<Row> table, Dataset<Row> validationTable, EnsembleSpec spec, Options options) {
     long tBegin = System.currentTimeMillis();
+    NativeWarmUp.inBackground(); // the check after the table pass builds a network; the driver loads ND4J meanwhile
     EnsembleStore store = EnsembleStore.open(options.storeUri(), spark.sparkContext().hadoopConfiguration());
     EnsembleStore.checkRunId(options.runId());
     checkGpuRequest(spec);
