@@ -50,11 +50,7 @@ class SparkEvaluatorTest {
 
     // one pass on the driver over collected rows
     Manifest m = scorer.manifest();
-    EnsembleStore st = EnsembleStore.open(store, new Configuration());
-    List<MemberNetwork> nets = new ArrayList<>();
-    for (Manifest.MemberEntry me : m.usableMembers()) {
-      nets.add(MemberModels.fromBytes(st.readVerified(m.version(), me.file(), me.sha256())));
-    }
+    List<MemberNetwork> nets = members(store, m);
     OptDigits digits = OptDigits.load();
     List<Row> testRows = test.collectAsList();
     List<Row> oodRows = ood.collectAsList();
@@ -156,11 +152,7 @@ class SparkEvaluatorTest {
 
     // and the passes matter: the members' deterministic outputs mix to another NLL
     Manifest m = scorer.manifest();
-    EnsembleStore st = EnsembleStore.open(store, new Configuration());
-    List<MemberNetwork> nets = new ArrayList<>();
-    for (Manifest.MemberEntry me : m.usableMembers()) {
-      nets.add(MemberModels.fromBytes(st.readVerified(m.version(), me.file(), me.sha256())));
-    }
+    List<MemberNetwork> nets = members(store, m);
     OptDigits digits = OptDigits.load();
     PosteriorMixture mixture = PosteriorMixture.of(m.weights()).withTemperature(m.temperature());
     ClassificationMetrics deterministic = new ClassificationMetrics(8);
@@ -171,5 +163,15 @@ class SparkEvaluatorTest {
     }
     assertTrue(Math.abs(deterministic.nll() - e.ensemble().nll()) > 1e-4,
         "MC passes left the NLL at the deterministic mixture's " + deterministic.nll());
+  }
+
+  /** The published members, read and verified as a scorer reads them. */
+  private static List<MemberNetwork> members(String store, Manifest m) {
+    EnsembleStore st = EnsembleStore.open(store, new Configuration());
+    List<MemberNetwork> nets = new ArrayList<>();
+    for (Manifest.MemberEntry me : m.usableMembers()) {
+      nets.add(MemberModels.fromBytes(st.readVerified(m.version(), me.file(), me.sha256())));
+    }
+    return nets;
   }
 }
