@@ -43,7 +43,7 @@ accounted = s(t["startMillis"] + t["prepareMillis"] + t["tablePassMillis"] + t["
 after = wall - accounted  # after the member stage: aggregate, publish, stop, JVM exit (and JVM launch before it)
 print(f"M={m} wall {wall:.1f} s; members on executors {[x['executorId'] for x in ms]}")
 for x in ms:
-    print(f"   member {x['member']}: task start +{s(x['taskStartMillis']):.1f} s, rows received {s(x['receiveMillis']):.1f} s, "
+    print(f"   member {x['member']}: task start and shuffle read +{s(x['taskStartMillis']):.1f} s, rows stored {s(x['receiveMillis']):.1f} s, "
           f"training {s(x['trainMillis']):.1f} s (epochs {s(x['epochsMillis']):.1f} s), model written "
           f"{s(x['finishMillis']):.1f} s, collected {s(x['collectMillis']):.1f} s later")
 print(f"   JVM+Spark start {s(t['startMillis']):.1f} s, prepare {s(t['prepareMillis']):.1f} s, table pass "

@@ -1,5 +1,6 @@
 package io.deepens.spark.train;
 
+import io.deepens.core.network.NativeWarmUp;
 import io.deepens.core.random.Bootstrap;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
@@ -73,6 +74,7 @@ final class MemberCopies implements Serializable {
 
   /** The copies of partition {@code partition}'s rows; the partition's profile is recorded when they run out. */
   Iterator<Tuple2<MemberRowKey, LabeledRow>> apply(int partition, Iterator<InternalRow> rows) {
+    NativeWarmUp.inBackground(); // the members that run on this executor next will need ND4J
     return new PartitionPass(partition, rows);
   }
 

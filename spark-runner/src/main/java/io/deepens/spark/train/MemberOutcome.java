@@ -26,9 +26,12 @@ public final class MemberOutcome implements Serializable {
   public int attempt;
   public String[] gpuAddresses;
   public int threads;
-  /** Wall-clock time (epoch millis, the executor's clock) at which the task began. */
+  /**
+   * Wall-clock time (epoch millis, the executor's clock) at which the member's code began: after Spark's shuffle
+   * reader fetched, deserialised and sorted the member's rows.
+   */
   public long taskStartMillis;
-  /** Task start until every row was fetched from the shuffle and stored: the member's side of data replication. */
+  /** From then until every row was stored in the member's training and validation sets. */
   public long receiveMillis;
   /** {@link io.deepens.core.train.MemberTrainer#train}: network set-up, the epochs, checkpoints, validation. */
   public long trainMillis;

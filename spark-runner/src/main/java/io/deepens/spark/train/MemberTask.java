@@ -78,7 +78,7 @@ public final class MemberTask implements Serializable {
 
   public Iterator<MemberOutcome> run(int member, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) throws IOException {
     long t0 = System.currentTimeMillis();
-    NativeWarmUp.inBackground(); // while the rows arrive
+    NativeWarmUp.inBackground(); // while the rows are stored (if the table pass did not start it here already)
     EnsembleSpec spec = EnsembleSpec.fromJson(specJson);
     TaskContext tc = TaskContext.get();
     MemberOutcome out = new MemberOutcome();
