@@ -152,10 +152,11 @@ public final class EnsembleAggregator {
   }
 
   /**
-   * Member k's predictive distribution over its S passes: the mean probabilities, or for regression the mean and
-   * the variance of the equal mixture of its Gaussians (mean of the variances + variance of the means).
+   * Member k's predictive distribution over its S passes (components k·S .. k·S + S − 1, member-major as
+   * {@link PosteriorMixture} takes them): the mean probabilities, or for regression the mean and the variance of
+   * the equal mixture of its Gaussians (mean of the variances + variance of the means).
    */
-  static float[] memberMoments(float[][] comp, int k, int samples, int rows, boolean classification) {
+  public static float[] memberMoments(float[][] comp, int k, int samples, int rows, boolean classification) {
     int n = comp[k * samples].length;
     float[] out = new float[n];
     if (classification) {

@@ -1,6 +1,7 @@
 package io.deepens.spark.evaluate;
 
 import io.deepens.core.InvalidInputException;
+import io.deepens.core.aggregate.EnsembleAggregator;
 import io.deepens.core.metrics.ClassificationMetrics;
 import io.deepens.core.metrics.Histogram;
 import io.deepens.core.metrics.Roc;
@@ -163,7 +164,13 @@ public final class SparkEvaluator {
             float[][] comp = s.components(ens, x, n, part, batchNo++);
             ClassificationUncertainty u = samples > 1
                 ? mixture.classify(comp, samples, n, classes) : mixture.classify(comp, n, classes);
-            float[][] probs = samples > 1 ? memberMeans(comp, samples, n * classes) : comp;
+            float[][] probs = comp;
+            if (samples > 1) {
+              probs = new float[members][];
+              for (int k = 0; k < members; k++) {
+                probs[k] = EnsembleAggregator.memberMoments(comp, k, samples, n, true);
+              }
+            }
             if (!isOod) {
               p.ensemble.add(u.probability(), labels, n);
               for (int k = 0; k < members; k++) {
@@ -199,23 +206,6 @@ public final class SparkEvaluator {
           }
           return List.of(p).iterator();
         }, true).treeReduce(EvaluationPartial::merge);
-  }
-
-  /** Member k's mean over its components k·S .. k·S + S − 1 (each {@code length} floats). */
-  static float[][] memberMeans(float[][] comp, int samples, int length) {
-    float[][] out = new float[comp.length / samples][length];
-    for (int k = 0; k < out.length; k++) {
-      for (int s = 0; s < samples; s++) {
-        float[] c = comp[k * samples + s];
-        for (int i = 0; i < length; i++) {
-          out[k][i] += c[i];
-        }
-      }
-      for (int i = 0; i < length; i++) {
-        out[k][i] /= samples;
-      }
-    }
-    return out;
   }
 
   private static double entropy(float[] p, int offset, int classes) {

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
@@ -184,11 +183,11 @@ public final class CnnTrainingStep implements LeanStep {
     params = net.params();
     numParams = (int) params.length();
     paramBuf = params.data().asNioFloat();
-    paramPtr = floatPointer(params);
+    paramPtr = NativeFloats.pointer(params);
     p = new float[numParams];
     g = training ? new float[numParams] : null;
     gradNative = Nd4j.create(DataType.FLOAT, training ? numParams : 1);
-    gradPtr = floatPointer(gradNative);
+    gradPtr = NativeFloats.pointer(gradNative);
     gradBuf = gradNative.data().asNioFloat();
     long scratch = 0;
     int widest = 0;
@@ -208,7 +207,7 @@ public final class CnnTrainingStep implements LeanStep {
       }
       // training keeps every group's columns for the backward pass; inference needs one group's
       c.cols = Nd4j.create(DataType.FLOAT, (long) (training ? maxBatch : c.group) * c.k() * ohw);
-      c.colsPtr = floatPointer(c.cols);
+      c.colsPtr = NativeFloats.pointer(c.cols);
       c.colsBuf = c.cols.data().asNioFloat();
       widest = Math.max(widest, c.group * ohw * Math.max(c.k(), c.cout));
     }
@@ -218,16 +217,16 @@ public final class CnnTrainingStep implements LeanStep {
       d.act = new float[maxBatch * d.nOut];
       d.delta = training ? new float[maxBatch * d.nOut] : null;
       d.inNat = Nd4j.create(DataType.FLOAT, (long) maxBatch * d.nIn);
-      d.inPtr = floatPointer(d.inNat);
+      d.inPtr = NativeFloats.pointer(d.inNat);
       d.inBuf = d.inNat.data().asNioFloat();
       scratch = Math.max(scratch, (long) maxBatch * Math.max(d.nIn, d.nOut));
       widest = Math.max(widest, maxBatch * Math.max(d.nIn, d.nOut));
     }
     scratchA = Nd4j.create(DataType.FLOAT, scratch);
-    scratchAPtr = floatPointer(scratchA);
+    scratchAPtr = NativeFloats.pointer(scratchA);
     scratchABuf = scratchA.data().asNioFloat();
     scratchC = Nd4j.create(DataType.FLOAT, scratch);
-    scratchCPtr = floatPointer(scratchC);
+    scratchCPtr = NativeFloats.pointer(scratchC);
     scratchCBuf = scratchC.data().asNioFloat();
     stage = new float[widest];
     reload();
@@ -511,10 +510,6 @@ public final class CnnTrainingStep implements LeanStep {
     return true;
   }
 
-  private static FloatPointer floatPointer(INDArray a) {
-    Pointer raw = a.data().addressPointer();
-    return new FloatPointer(raw).position(a.offset());
-  }
 
   /** Rereads the parameters from the network (after they were changed other than by {@link #step}). */
   public void reload() {

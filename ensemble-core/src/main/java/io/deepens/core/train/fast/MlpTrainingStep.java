@@ -3,7 +3,6 @@ package io.deepens.core.train.fast;
 import java.nio.FloatBuffer;
 import java.util.Optional;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -111,14 +110,14 @@ public final class MlpTrainingStep implements LeanStep {
     numParams = off;
     params = net.params();
     paramBuf = params.data().asNioFloat();
-    paramPtr = floatPointer(params);
+    paramPtr = NativeFloats.pointer(params);
     p = new float[numParams];
     g = new float[numParams];
     m = new float[numParams];
     v = new float[numParams];
     gradNative = Nd4j.create(DataType.FLOAT, numParams);
     gradBuf = gradNative.data().asNioFloat();
-    gradPtr = floatPointer(gradNative);
+    gradPtr = NativeFloats.pointer(gradNative);
     act = new INDArray[layers + 1];
     actPtr = new FloatPointer[layers + 1];
     actBuf = new FloatBuffer[layers + 1];
@@ -128,10 +127,10 @@ public final class MlpTrainingStep implements LeanStep {
     int widest = 0;
     for (int l = 0; l < layers; l++) {
       act[l + 1] = Nd4j.create(DataType.FLOAT, maxBatch, nOut[l]);
-      actPtr[l + 1] = floatPointer(act[l + 1]);
+      actPtr[l + 1] = NativeFloats.pointer(act[l + 1]);
       actBuf[l + 1] = act[l + 1].data().asNioFloat();
       delta[l] = Nd4j.create(DataType.FLOAT, maxBatch, nOut[l]);
-      deltaPtr[l] = floatPointer(delta[l]);
+      deltaPtr[l] = NativeFloats.pointer(delta[l]);
       deltaBuf[l] = delta[l].data().asNioFloat();
       widest = Math.max(widest, nOut[l]);
     }
@@ -248,10 +247,6 @@ public final class MlpTrainingStep implements LeanStep {
     return true;
   }
 
-  private static FloatPointer floatPointer(INDArray a) {
-    Pointer raw = a.data().addressPointer();
-    return new FloatPointer(raw).position(a.offset());
-  }
 
   /** Reads parameters and Adam moments from the network (call before the first {@link #step} after any change). */
   @Override
@@ -290,7 +285,7 @@ public final class MlpTrainingStep implements LeanStep {
     var conf = net.getLayerWiseConfigurations();
     int iteration = conf.getIterationCount();
     int epoch = conf.getEpochCount();
-    FloatPointer x = floatPointer(features);
+    FloatPointer x = NativeFloats.pointer(features);
 
     // forward
     for (int l = 0; l < layers; l++) {
