@@ -92,10 +92,10 @@ public final class TrainingSetBuilder implements AutoCloseable {
       if (pending.remaining() < (numFeatures + 1) * Float.BYTES) {
         flush();
       }
-      for (float f : rowFeatures) {
-        pending.putFloat(f);
-      }
-      pending.putFloat(label);
+      // one bulk copy per row (a float view of the native-order buffer) instead of a putFloat per value
+      int at = pending.position();
+      pending.asFloatBuffer().put(rowFeatures).put(label);
+      pending.position(at + (numFeatures + 1) * Float.BYTES);
     }
     rows++;
     return this;

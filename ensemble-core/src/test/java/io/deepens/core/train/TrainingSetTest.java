@@ -65,6 +65,23 @@ class TrainingSetTest {
   }
 
   @Test
+  void spilledRowsSurviveTheWriteBufferFillingUp() throws IOException {
+    // 2,000 rows of 784 features and a label: 6.3 MB through a 1 MiB write buffer, which fills between rows
+    int nf = 784;
+    int n = 2000;
+    TrainingSetBuilder spill = new TrainingSetBuilder(nf, dir);
+    for (int i = 0; i < n; i++) {
+      spill.add(row(i, nf), i % 7);
+    }
+    try (TrainingSet s = spill.build()) {
+      for (int i = 0; i < n; i++) {
+        assertArrayEquals(row(i, nf), s.features(i), 0f, "row " + i);
+        assertEquals(i % 7, s.label(i), 0f, "label of row " + i);
+      }
+    }
+  }
+
+  @Test
   void defaultChunkingAndEmptySets() throws IOException {
     try (TrainingSet s = new TrainingSetBuilder(3, dir).build()) {
       assertEquals(0, s.numRows());

@@ -22,6 +22,13 @@ public final class TableProfile implements Serializable {
   public final TreeMap<Integer, String> lengthExamples = new TreeMap<>();
   public final LinkedHashMap<String, Long> invalid = new LinkedHashMap<>();
   public final LinkedHashMap<String, String> invalidExamples = new LinkedHashMap<>();
+  /**
+   * Task time, summed over partitions: {@code readNanos} waiting for the next row of the input (Spark's reader:
+   * files read, decompressed and decoded into rows), {@code passNanos} from a partition's first row request to its
+   * last (reading, plus profiling and copying each row, plus Spark's shuffle writer serialising the copies).
+   */
+  public long readNanos;
+  public long passNanos;
 
   public TableProfile(int classes) {
     this.labelCounts = new long[Math.max(classes, 0)];
@@ -43,6 +50,8 @@ public final class TableProfile implements Serializable {
     rows += o.rows;
     validationRows += o.validationRows;
     contentHash += o.contentHash;
+    readNanos += o.readNanos;
+    passNanos += o.passNanos;
     for (int i = 0; i < labelCounts.length && i < o.labelCounts.length; i++) {
       labelCounts[i] += o.labelCounts[i];
     }

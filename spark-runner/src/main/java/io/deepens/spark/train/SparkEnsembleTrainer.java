@@ -194,7 +194,9 @@ public final class SparkEnsembleTrainer {
     provenance.put("sparkVersion", spark.version());
     provenance.put("master", spark.sparkContext().master());
     provenance.put("applicationId", spark.sparkContext().applicationId());
-    Map<String, Object> timing = timing(tBegin, tMap, tMapped, tMembers, tTrained, outcomes);
+    Map<String, Object> timing = timing(tBegin, tMap, tMapped, tMembers, tTrained, outcomes,
+        profile.readNanos + (valProfile == null ? 0 : valProfile.readNanos),
+        profile.passNanos + (valProfile == null ? 0 : valProfile.passNanos));
     provenance.put("timing", timing);
     String version = store.publish(staging, v -> new Manifest(Manifest.FORMAT_VERSION, v, options.runId(),
         java.time.Instant.now().toString(), classification ? "classification" : "regression", numFeatures,
@@ -210,20 +212,30 @@ public final class SparkEnsembleTrainer {
 
   /**
    * Where a run's time went, in milliseconds: the driver JVM's start until training began (JVM, Spark session,
-   * reading the schema), the table pass (the shuffle's map side: read, check, copy per member), the check, the member
-   * stage, and per member: the time from the stage's submission until the member's code ran (scheduling, task
+   * reading the schema), the table pass (the shuffle's map side: read, check, copy per member), the check, the
+   * member stage, and per member: the time from the stage's submission until the member's code ran (scheduling, task
    * launch, and Spark's shuffle read, which fetches, deserialises and sorts all of the member's rows before it hands
    * them over; both clocks are wall clocks, on a cluster they can differ by the hosts' skew), storing its rows
    * ({@code receiveMillis}), training (network set-up, the
    * epochs with checkpoints and validation; {@code epochsMillis} is the sum of the epochs alone), writing the final
    * model and its validation outputs, and its end until the driver had every member's result.
+   *
+   * <p>The table pass's tasks time themselves ({@code tableTasksMillis}, summed over tasks, which run side by side)
+   * and the part of that spent waiting for the next input row ({@code tableTasksReadMillis}: Spark's reader opening,
+   * decompressing and decoding the files, which any trainer of this table pays); {@code tableReadMillis} is the
+   * table pass's wall time in that proportion, the rest of it being the profile, the copies and Spark's shuffle
+   * writer.
    */
   static Map<String, Object> timing(long tBegin, long tMap, long tMapped, long tMembers, long tTrained,
-      List<MemberOutcome> outcomes) {
+      List<MemberOutcome> outcomes, long tableReadNanos, long tablePassNanos) {
     Map<String, Object> t = new LinkedHashMap<>();
     t.put("startMillis", tBegin - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime());
     t.put("prepareMillis", tMap - tBegin);
     t.put("tablePassMillis", tMapped - tMap);
+    t.put("tableTasksMillis", tablePassNanos / 1_000_000);
+    t.put("tableTasksReadMillis", tableReadNanos / 1_000_000);
+    t.put("tableReadMillis", tablePassNanos <= 0 ? 0L
+        : Math.round((tMapped - tMap) * Math.min(1.0, (double) tableReadNanos / tablePassNanos)));
     t.put("checkMillis", tMembers - tMapped);
     t.put("memberStageMillis", tTrained - tMembers);
     List<Map<String, Object>> ms = new ArrayList<>();
@@ -257,9 +269,11 @@ public final class SparkEnsembleTrainer {
   @SuppressWarnings("unchecked")
   private static String describe(Map<String, Object> t) {
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-        "JVM and Spark start %s s, prepare %s s, table pass %s s, check %s s, member stage %s s",
+        "JVM and Spark start %s s, prepare %s s, table pass %s s (reading the input ~%s s of it), check %s s, "
+            + "member stage %s s",
         seconds((long) t.get("startMillis")), seconds((long) t.get("prepareMillis")),
-        seconds((long) t.get("tablePassMillis")), seconds((long) t.get("checkMillis")),
+        seconds((long) t.get("tablePassMillis")), seconds((long) t.get("tableReadMillis")),
+        seconds((long) t.get("checkMillis")),
         seconds((long) t.get("memberStageMillis"))));
     for (Map<String, Object> m : (List<Map<String, Object>>) t.get("members")) {
       sb.append(String.format(Locale.ROOT, " [member %s on executor %s: task start and shuffle read +%s s, rows stored %s s, "

@@ -117,6 +117,12 @@ class MultiJvmClusterTest {
     for (String phase : List.of("startMillis", "prepareMillis", "tablePassMillis", "checkMillis")) {
       assertTrue(((Number) t.get(phase)).longValue() >= 0, phase);
     }
+    // the table pass's tasks timed their reading (opening a Parquet file in a fresh executor takes milliseconds)
+    long tasks = ((Number) t.get("tableTasksMillis")).longValue();
+    long tasksRead = ((Number) t.get("tableTasksReadMillis")).longValue();
+    long read = ((Number) t.get("tableReadMillis")).longValue();
+    assertTrue(tasksRead > 0 && tasksRead <= tasks, t.toString());
+    assertTrue(read > 0 && read <= ((Number) t.get("tablePassMillis")).longValue(), t.toString());
     List<Map<String, Object>> members = (List<Map<String, Object>>) t.get("members");
     assertEquals(2, members.size());
     for (Map<String, Object> mm : members) {
