@@ -4,7 +4,7 @@
 # the shaded jar, and prints per run the wall time of the whole submission and the manifest's provenance.timing
 # split into: member training (the epochs), the member's other in-task work (network set-up, checkpoints,
 # validation passes), Spark's own work as the issue names it (the table pass that replicates the rows for every
-# member, less its reading of the input; task start and shuffle read, receiving the rows, writing the model,
+# member, less its reading of the input; task start, receiving the rows (Spark's shuffle read), writing the model,
 # collecting the result), reading the input (Spark's reader in the table pass's tasks), and process start (JVM,
 # Spark session, executors, schema) plus publication and stop.
 #   scripts/bench/member-scaling.sh CONFIG DATA OUT [MS] [EXTRA_TRAIN_ARGS...]
@@ -47,7 +47,7 @@ accounted = s(t["startMillis"] + t["prepareMillis"] + t["tablePassMillis"] + t["
 after = wall - accounted  # after the member stage: aggregate, publish, stop, JVM exit (and JVM launch before it)
 print(f"M={m} wall {wall:.1f} s; members on executors {[x['executorId'] for x in ms]}")
 for x in ms:
-    print(f"   member {x['member']}: task start and shuffle read +{s(x['taskStartMillis']):.1f} s, rows stored {s(x['receiveMillis']):.1f} s, "
+    print(f"   member {x['member']}: task start +{s(x['taskStartMillis']):.1f} s, rows received (shuffle read) and stored {s(x['receiveMillis']):.1f} s, "
           f"training {s(x['trainMillis']):.1f} s (epochs {s(x['epochsMillis']):.1f} s), model written "
           f"{s(x['finishMillis']):.1f} s, collected {s(x['collectMillis']):.1f} s later")
 print(f"   JVM+Spark start {s(t['startMillis']):.1f} s, prepare {s(t['prepareMillis']):.1f} s, table pass "

@@ -8,7 +8,8 @@ import java.nio.file.Path;
 
 /**
  * A member's rows in row order: a float32 feature matrix (rows × features) and one float label or target per row.
- * Built once by {@link TrainingSetBuilder}; read many times (once per epoch) by the trainer. Storage is either
+ * Built once by {@link TrainingSetBuilder}; read many times (once per epoch) by the trainer. The rows may be stored
+ * in the order they arrived and read in another ({@link TrainingSetBuilder#build(int[])}). Storage is either
  * heap arrays or a memory-mapped spill file, split into mappings of whole rows of at most 1 GiB each (a single
  * {@code MappedByteBuffer} cannot exceed 2 GiB); the spill file is deleted by {@link #close()}.
  *
@@ -24,9 +25,11 @@ public final class TrainingSet implements AutoCloseable {
   private final FloatBuffer[] chunks;
   private final int rowsPerChunk;
   private final Path spillFile;
+  // row r of the set is stored row order[r]; null when rows are stored in set order
+  private final int[] order;
   private volatile boolean closed;
 
-  TrainingSet(int rows, int numFeatures, float[] features, float[] labels) {
+  TrainingSet(int rows, int numFeatures, float[] features, float[] labels, int[] order) {
     this.rows = rows;
     this.numFeatures = numFeatures;
     this.heapFeatures = features;
@@ -34,9 +37,10 @@ public final class TrainingSet implements AutoCloseable {
     this.chunks = null;
     this.rowsPerChunk = 0;
     this.spillFile = null;
+    this.order = order;
   }
 
-  TrainingSet(int rows, int numFeatures, FloatBuffer[] chunks, int rowsPerChunk, Path spillFile) {
+  TrainingSet(int rows, int numFeatures, FloatBuffer[] chunks, int rowsPerChunk, Path spillFile, int[] order) {
     this.rows = rows;
     this.numFeatures = numFeatures;
     this.heapFeatures = null;
@@ -44,6 +48,7 @@ public final class TrainingSet implements AutoCloseable {
     this.chunks = chunks;
     this.rowsPerChunk = rowsPerChunk;
     this.spillFile = spillFile;
+    this.order = order;
   }
 
   /** A heap set from arrays (copied); convenient for tests and small data. */
@@ -74,7 +79,7 @@ public final class TrainingSet implements AutoCloseable {
   }
 
   public float label(int row) {
-    checkRow(row);
+    row = stored(row);
     if (heapLabels != null) {
       return heapLabels[row];
     }
@@ -84,7 +89,7 @@ public final class TrainingSet implements AutoCloseable {
 
   /** Copies row {@code row}'s features into {@code dst} at absolute float index {@code dstIndex}. */
   public void copyFeatures(int row, FloatBuffer dst, int dstIndex) {
-    checkRow(row);
+    row = stored(row);
     if (heapFeatures != null) {
       dst.put(dstIndex, heapFeatures, row * numFeatures, numFeatures);
     } else {
@@ -95,7 +100,7 @@ public final class TrainingSet implements AutoCloseable {
 
   /** Copies row {@code row}'s features into {@code dst} at {@code offset}. */
   public void copyFeatures(int row, float[] dst, int offset) {
-    checkRow(row);
+    row = stored(row);
     if (heapFeatures != null) {
       System.arraycopy(heapFeatures, row * numFeatures, dst, offset, numFeatures);
     } else {
@@ -111,13 +116,15 @@ public final class TrainingSet implements AutoCloseable {
     return out;
   }
 
-  private void checkRow(int row) {
+  /** Where row {@code row} of the set is stored, after checking that it exists and the set is open. */
+  private int stored(int row) {
     if (closed) {
       throw new IllegalStateException("the training set is closed");
     }
     if (row < 0 || row >= rows) {
       throw new IndexOutOfBoundsException("row " + row + " is outside 0.." + (rows - 1));
     }
+    return order == null ? row : order[row];
   }
 
   /** Deletes the spill file, if any. The mappings stay valid until garbage-collected, but reads are refused. */

@@ -117,15 +117,29 @@ public final class TrainingSetBuilder implements AutoCloseable {
     pending.clear();
   }
 
-  /** The finished set; the builder cannot be used afterwards. */
+  /** The finished set, its rows in the order they were added; the builder cannot be used afterwards. */
   public TrainingSet build() {
+    return build(null);
+  }
+
+  /**
+   * The finished set whose row {@code r} is the row added as number {@code order[r]} (counting from 0): rows can
+   * be stored as they arrive and read in an order known only once all have arrived. The builder cannot be used
+   * afterwards.
+   *
+   * @param order a permutation of 0..numRows()-1, or null for the order of arrival
+   */
+  public TrainingSet build(int[] order) {
     if (built) {
       throw new IllegalStateException("build() was already called");
+    }
+    if (order != null) {
+      checkPermutation(order);
     }
     built = true;
     if (file == null) {
       TrainingSet set = new TrainingSet(rows, numFeatures, Arrays.copyOf(features, rows * numFeatures),
-          Arrays.copyOf(labels, rows));
+          Arrays.copyOf(labels, rows), order);
       features = null;
       labels = null;
       return set;
@@ -148,7 +162,20 @@ public final class TrainingSetBuilder implements AutoCloseable {
       throw new DeepensException("cannot map spill file " + file + ": " + e.getMessage(), e);
     }
     pending = null;
-    return new TrainingSet(rows, numFeatures, chunks, rowsPerChunk, file);
+    return new TrainingSet(rows, numFeatures, chunks, rowsPerChunk, file, order);
+  }
+
+  private void checkPermutation(int[] order) {
+    if (order.length != rows) {
+      throw new IllegalArgumentException("the order lists " + order.length + " rows but " + rows + " were added");
+    }
+    boolean[] seen = new boolean[rows];
+    for (int r : order) {
+      if (r < 0 || r >= rows || seen[r]) {
+        throw new IllegalArgumentException("the order is not a permutation of 0.." + (rows - 1) + " (" + r + ")");
+      }
+      seen[r] = true;
+    }
   }
 
   /** Deletes the spill file if {@link #build()} was never called. */

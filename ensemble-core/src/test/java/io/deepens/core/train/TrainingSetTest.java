@@ -65,6 +65,35 @@ class TrainingSetTest {
   }
 
   @Test
+  void aSetCanBeReadInAnOrderGivenWhenItIsBuilt() throws IOException {
+    int nf = 3;
+    int[] order = {2, 0, 3, 1};
+    for (Path spillDir : new Path[] {null, dir}) {
+      TrainingSetBuilder b = new TrainingSetBuilder(nf, spillDir);
+      for (int i = 0; i < order.length; i++) {
+        b.add(row(i, nf), 10 + i);
+      }
+      try (TrainingSet s = b.build(order)) {
+        for (int r = 0; r < order.length; r++) {
+          assertArrayEquals(row(order[r], nf), s.features(r), 0f, "row " + r);
+          assertEquals(10 + order[r], s.label(r), 0f);
+          float[] copy = new float[nf + 1];
+          s.copyFeatures(r, copy, 1);
+          assertEquals(row(order[r], nf)[0], copy[1], 0f);
+          FloatBuffer fb = FloatBuffer.allocate(nf);
+          s.copyFeatures(r, fb, 0);
+          assertEquals(row(order[r], nf)[nf - 1], fb.get(nf - 1), 0f);
+        }
+      }
+    }
+    TrainingSetBuilder b = new TrainingSetBuilder(nf, null);
+    b.add(row(0, nf), 0).add(row(1, nf), 1);
+    assertThrows(IllegalArgumentException.class, () -> b.build(new int[] {0, 0}));
+    assertThrows(IllegalArgumentException.class, () -> b.build(new int[] {0}));
+    assertThrows(IllegalArgumentException.class, () -> b.build(new int[] {0, 2}));
+  }
+
+  @Test
   void spilledRowsSurviveTheWriteBufferFillingUp() throws IOException {
     // 2,000 rows of 784 features and a label: 6.3 MB through a 1 MiB write buffer, which fills between rows
     int nf = 784;

@@ -4,9 +4,10 @@ import java.io.Serializable;
 import java.util.Comparator;
 
 /**
- * The shuffle key that routes a copy of a row to one member's task and orders it there. Training rows come first,
- * in an order drawn from the member's seed; validation rows follow, ordered by row key (the same order in every
- * member, so the driver can line their predictions up).
+ * The shuffle key that routes a copy of a row to one member's task, where it orders the rows ({@link Order}; the
+ * task sorts the keys itself, see {@code MemberTask.RowKeys}). Training rows come first, in an order drawn from the
+ * member's seed; validation rows follow, ordered by row key (the same order in every member, so the driver can line
+ * their predictions up).
  */
 public final class MemberRowKey implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -24,7 +25,7 @@ public final class MemberRowKey implements Serializable {
     this.rowKey = rowKey;
   }
 
-  /** Orders rows within a member's partition; a named class so Spark can serialise it. */
+  /** Orders rows within a member's partition. */
   public static final class Order implements Comparator<MemberRowKey>, Serializable {
     private static final long serialVersionUID = 1L;
 

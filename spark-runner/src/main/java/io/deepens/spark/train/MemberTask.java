@@ -94,79 +94,147 @@ public final class MemberTask implements Serializable {
     spec = spec.withResources(new ResourcesSpec(out.threads, spec.resources().gpusPerMember()));
 
     Path spill = Files.createTempDirectory(localDir(), "deepens-m" + member + "-");
-    long[] valKeys = new long[64];
-    int valCount = 0;
+    // Spark hands the rows over in the order it fetched them, which can differ from run to run. Each row is stored as
+    // it comes (Spark does not sort them: that would hold every row as an object, or spill and merge them on disk
+    // when they do not fit), and each set is then read in the order of its shuffle keys: training rows in the order
+    // drawn from the member's seed, validation rows by row key, the same in every member.
+    RowKeys trainKeys = new RowKeys();
+    RowKeys valKeys = new RowKeys();
     TrainingSetBuilder train = new TrainingSetBuilder(numFeatures, spill.resolve("train"));
     TrainingSetBuilder val = new TrainingSetBuilder(numFeatures, spill.resolve("validation"));
-    while (rows.hasNext()) {
-      Tuple2<MemberRowKey, LabeledRow> t = rows.next();
-      if (t._1().member != member) {
-        throw new IllegalStateException("row for member " + t._1().member + " reached member " + member);
-      }
-      checkRow(member, t._2());
-      if (t._1().validation) {
-        val.add(t._2().features, t._2().label);
-        if (valCount == valKeys.length) {
-          valKeys = java.util.Arrays.copyOf(valKeys, 2 * valCount);
+    try {
+      while (rows.hasNext()) {
+        Tuple2<MemberRowKey, LabeledRow> t = rows.next();
+        MemberRowKey k = t._1();
+        if (k.member != member) {
+          throw new IllegalStateException("row for member " + k.member + " reached member " + member);
         }
-        valKeys[valCount++] = t._1().rowKey;
-      } else {
-        train.add(t._2().features, t._2().label);
-      }
-    }
-    EnsembleStore store = EnsembleStore.open(storeUri, hadoopConf.value());
-    Checkpointer checkpointer = withFaultHook(warmStart(store, spec, new StoreCheckpointer(store, runId)), member,
-        out.attempt);
-    try (TrainingSet trainSet = train.build(); TrainingSet valSet = val.build()) {
-      long t1 = System.currentTimeMillis();
-      out.receiveMillis = t1 - t0;
-      out.trainRows = trainSet.numRows();
-      out.validationKeys = java.util.Arrays.copyOf(valKeys, valCount);
-      out.validationLabels = new float[valSet.numRows()];
-      for (int i = 0; i < out.validationLabels.length; i++) {
-        out.validationLabels[i] = valSet.label(i);
-      }
-      LOG.info("member {}: {} training rows, {} validation rows, {} threads, attempt {}, executor {}{}", member,
-          trainSet.numRows(), valSet.numRows(), out.threads, out.attempt, out.executorId,
-          out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
-      ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
-      MemberResult result = MemberTrainer.train(spec, member, trainSet, valSet, checkpointer, progress);
-      long t2 = System.currentTimeMillis();
-      out.trainMillis = t2 - t1;
-      out.status = result.report().status().name();
-      Map<String, Object> report = new java.util.LinkedHashMap<>();
-      report.put("report", result.report());
-      report.put("executorId", out.executorId);
-      report.put("attempt", out.attempt);
-      report.put("threads", out.threads);
-      report.put("gpuAddresses", List.of(out.gpuAddresses));
-      out.reportJson = EnsembleStore.json().writeValueAsString(report);
-      if (result.network() != null && !"DIVERGED".equals(out.status)) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        MemberModels.write(result.network(), bytes);
-        org.apache.hadoop.fs.Path finalPath =
-            new org.apache.hadoop.fs.Path(store.memberRunDir(runId, member), "final.zip");
-        byte[] model = bytes.toByteArray();
-        store.writeAtomically(finalPath, model);
-        out.modelPath = finalPath.toString();
-        out.modelSha256 = Sha256.of(model);
-        int n = valSet.numRows();
-        float[] x = new float[n * numFeatures];
-        for (int i = 0; i < n; i++) {
-          valSet.copyFeatures(i, x, i * numFeatures);
+        checkRow(member, t._2());
+        if (k.validation) {
+          val.add(t._2().features, t._2().label);
+          valKeys.add(k.sortKey, k.rowKey);
+        } else {
+          train.add(t._2().features, t._2().label);
+          trainKeys.add(k.sortKey, k.rowKey);
         }
-        int mc = spec.ensemble().mcDropoutSamples();
-        out.samples = Math.max(1, mc);
-        out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
-            : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
-                Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.DROPOUT, VALIDATION_STREAM)));
-        out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
       }
-      out.finishMillis = System.currentTimeMillis() - t2;
+      int[] valOrder = valKeys.order();
+      EnsembleStore store = EnsembleStore.open(storeUri, hadoopConf.value());
+      Checkpointer checkpointer = withFaultHook(warmStart(store, spec, new StoreCheckpointer(store, runId)), member,
+          out.attempt);
+      try (TrainingSet trainSet = train.build(trainKeys.order()); TrainingSet valSet = val.build(valOrder)) {
+        long t1 = System.currentTimeMillis();
+        out.receiveMillis = t1 - t0;
+        out.trainRows = trainSet.numRows();
+        out.validationKeys = new long[valOrder.length];
+        for (int i = 0; i < valOrder.length; i++) {
+          out.validationKeys[i] = valKeys.rowKeys[valOrder[i]];
+        }
+        out.validationLabels = new float[valSet.numRows()];
+        for (int i = 0; i < out.validationLabels.length; i++) {
+          out.validationLabels[i] = valSet.label(i);
+        }
+        LOG.info("member {}: {} training rows, {} validation rows, {} threads, attempt {}, executor {}{}", member,
+            trainSet.numRows(), valSet.numRows(), out.threads, out.attempt, out.executorId,
+            out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
+        ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
+        MemberResult result = MemberTrainer.train(spec, member, trainSet, valSet, checkpointer, progress);
+        long t2 = System.currentTimeMillis();
+        out.trainMillis = t2 - t1;
+        out.status = result.report().status().name();
+        Map<String, Object> report = new java.util.LinkedHashMap<>();
+        report.put("report", result.report());
+        report.put("executorId", out.executorId);
+        report.put("attempt", out.attempt);
+        report.put("threads", out.threads);
+        report.put("gpuAddresses", List.of(out.gpuAddresses));
+        out.reportJson = EnsembleStore.json().writeValueAsString(report);
+        if (result.network() != null && !"DIVERGED".equals(out.status)) {
+          ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+          MemberModels.write(result.network(), bytes);
+          org.apache.hadoop.fs.Path finalPath =
+              new org.apache.hadoop.fs.Path(store.memberRunDir(runId, member), "final.zip");
+          byte[] model = bytes.toByteArray();
+          store.writeAtomically(finalPath, model);
+          out.modelPath = finalPath.toString();
+          out.modelSha256 = Sha256.of(model);
+          int n = valSet.numRows();
+          float[] x = new float[n * numFeatures];
+          for (int i = 0; i < n; i++) {
+            valSet.copyFeatures(i, x, i * numFeatures);
+          }
+          int mc = spec.ensemble().mcDropoutSamples();
+          out.samples = Math.max(1, mc);
+          out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
+              : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
+                  Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.DROPOUT, VALIDATION_STREAM)));
+          out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
+        }
+        out.finishMillis = System.currentTimeMillis() - t2;
+      }
     } finally {
+      train.close(); // deletes the file of a builder that was never built (rows refused, or a failure on the way)
+      val.close();
       deleteQuietly(spill);
     }
     return List.of(out).iterator();
+  }
+
+  /** The shuffle keys of a member's rows in the order the rows arrived; growable primitive arrays. */
+  static final class RowKeys {
+    long[] sortKeys = new long[1024];
+    long[] rowKeys = new long[1024];
+    int size;
+
+    void add(long sortKey, long rowKey) {
+      if (size == sortKeys.length) {
+        int cap = (int) Math.min(Integer.MAX_VALUE - 8, 2L * size);
+        sortKeys = java.util.Arrays.copyOf(sortKeys, cap);
+        rowKeys = java.util.Arrays.copyOf(rowKeys, cap);
+      }
+      sortKeys[size] = sortKey;
+      rowKeys[size] = rowKey;
+      size++;
+    }
+
+    /**
+     * The arrival numbers of the rows sorted by (sort key, row key), the order {@link MemberRowKey.Order} gives
+     * within one member and one set. A stable merge sort on primitive arrays: 16 bytes per row besides the result.
+     */
+    int[] order() {
+      int n = size;
+      int[] idx = new int[n];
+      for (int i = 0; i < n; i++) {
+        idx[i] = i;
+      }
+      int[] tmp = new int[n];
+      for (long width = 1; width < n; width *= 2) {
+        for (long lo = 0; lo < n - width; lo += 2 * width) {
+          merge(idx, tmp, (int) lo, (int) (lo + width), (int) Math.min(lo + 2 * width, n));
+        }
+      }
+      return idx;
+    }
+
+    private void merge(int[] idx, int[] tmp, int lo, int mid, int hi) {
+      int i = lo;
+      int j = mid;
+      int k = lo;
+      while (i < mid && j < hi) {
+        tmp[k++] = before(idx[j], idx[i]) ? idx[j++] : idx[i++];
+      }
+      while (i < mid) {
+        tmp[k++] = idx[i++];
+      }
+      while (j < hi) {
+        tmp[k++] = idx[j++];
+      }
+      System.arraycopy(tmp, lo, idx, lo, hi - lo);
+    }
+
+    private boolean before(int a, int b) {
+      return sortKeys[a] < sortKeys[b] || (sortKeys[a] == sortKeys[b] && rowKeys[a] < rowKeys[b]);
+    }
   }
 
   /** The dropout stream of the validation passes (scoring's streams are partition · 1,000,003 + batch). */

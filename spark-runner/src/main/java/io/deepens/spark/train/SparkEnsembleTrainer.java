@@ -117,7 +117,7 @@ public final class SparkEnsembleTrainer {
       copies = copies.union(JavaPairRDD.fromJavaRDD(valRdd.mapPartitionsWithIndex(valCopies::apply, true)));
     }
     JavaPairRDD<MemberRowKey, LabeledRow> perMember =
-        copies.repartitionAndSortWithinPartitions(new MemberRowKey.ByMember(members), new MemberRowKey.Order());
+        copies.partitionBy(new MemberRowKey.ByMember(members)); // each member's task orders its rows itself
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": read, check and shuffle the "
         + (validationTable == null ? "table" : "tables") + " for " + members + " members");
     long tMap = System.currentTimeMillis();
@@ -213,10 +213,10 @@ public final class SparkEnsembleTrainer {
   /**
    * Where a run's time went, in milliseconds: the driver JVM's start until training began (JVM, Spark session,
    * reading the schema), the table pass (the shuffle's map side: read, check, copy per member), the check, the
-   * member stage, and per member: the time from the stage's submission until the member's code ran (scheduling, task
-   * launch, and Spark's shuffle read, which fetches, deserialises and sorts all of the member's rows before it hands
-   * them over; both clocks are wall clocks, on a cluster they can differ by the hosts' skew), storing its rows
-   * ({@code receiveMillis}), training (network set-up, the
+   * member stage, and per member: the time from the stage's submission until the member's code ran (scheduling and
+   * task launch; both clocks are wall clocks, on a cluster they can differ by the hosts' skew), receiving its rows
+   * ({@code receiveMillis}: Spark's shuffle read fetches and deserialises them as the task takes them, the task stores
+   * them and orders them by their keys), training (network set-up, the
    * epochs with checkpoints and validation; {@code epochsMillis} is the sum of the epochs alone), writing the final
    * model and its validation outputs, and its end until the driver had every member's result.
    *
@@ -276,8 +276,8 @@ public final class SparkEnsembleTrainer {
         seconds((long) t.get("checkMillis")),
         seconds((long) t.get("memberStageMillis"))));
     for (Map<String, Object> m : (List<Map<String, Object>>) t.get("members")) {
-      sb.append(String.format(Locale.ROOT, " [member %s on executor %s: task start and shuffle read +%s s, rows stored %s s, "
-              + "training %s s (epochs %s s), model written %s s, result collected %s s later]", m.get("member"),
+      sb.append(String.format(Locale.ROOT, " [member %s on executor %s: task start +%s s, rows received (shuffle "
+              + "read) and stored %s s, training %s s (epochs %s s), model written %s s, result collected %s s later]", m.get("member"),
           m.get("executorId"), seconds((long) m.get("taskStartMillis")), seconds((long) m.get("receiveMillis")),
           seconds((long) m.get("trainMillis")), seconds((long) m.get("epochsMillis")),
           seconds((long) m.get("finishMillis")), seconds((long) m.get("collectMillis"))));
