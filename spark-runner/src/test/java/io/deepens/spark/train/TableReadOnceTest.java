@@ -191,4 +191,29 @@ class TableReadOnceTest {
         () -> task.checkRow(0, new LabeledRow(3L, new float[5], 0f)));
     assertTrue(length.getMessage().contains("it has 5 features, expected 4"), length.getMessage());
   }
+
+  /**
+   * Rows reach a member in the order Spark fetches them, so a refused row can come after rows the member already
+   * stored: the member stops there and leaves no spill file behind.
+   */
+  @Test
+  void aRowRefusedAfterStoredRowsLeavesNoSpillFiles() throws Exception {
+    MemberTask task = new MemberTask(SparkTestSupport.smallSpec(1, 1).toJson(), tmp.resolve("unused").toString(),
+        "refuse-late", 4, null, "");
+    int member = 7; // a folder name no other test uses: deepens-m7-*
+    List<scala.Tuple2<MemberRowKey, LabeledRow>> rows = new ArrayList<>();
+    for (int i = 0; i < 3000; i++) { // stored (train and validation) before the refused row arrives
+      rows.add(new scala.Tuple2<>(new MemberRowKey(member, i % 10 == 0, i, i), new LabeledRow(i, new float[4], 0f)));
+    }
+    rows.add(new scala.Tuple2<>(new MemberRowKey(member, false, -1, 9999), new LabeledRow(9999, null, 0f)));
+    Path local = Path.of(org.apache.spark.SparkEnv.get() != null
+        ? org.apache.spark.util.Utils.getLocalDir(org.apache.spark.SparkEnv.get().conf())
+        : System.getProperty("java.io.tmpdir"));
+    DeepensException refused = assertThrows(DeepensException.class, () -> task.run(member, rows.iterator()));
+    assertTrue(refused.getMessage().contains("it no longer decodes"), refused.getMessage());
+    try (var files = Files.list(local)) {
+      List<Path> left = files.filter(f -> f.getFileName().toString().startsWith("deepens-m" + member + "-")).toList();
+      assertTrue(left.isEmpty(), "spill folders left behind: " + left);
+    }
+  }
 }
