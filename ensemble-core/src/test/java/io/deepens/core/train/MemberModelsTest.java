@@ -63,6 +63,9 @@ class MemberModelsTest {
     MemberModels.write(r.network(), out);
     out.write(42); // the stream stays open after write
     byte[] bytes = java.util.Arrays.copyOf(out.toByteArray(), out.size() - 1);
+    // stored, not deflated (checkpoints every epoch): at least 4 bytes for every parameter and updater value
+    long values = r.network().params().length() + r.network().updaterState().length();
+    assertTrue(bytes.length >= 4 * values, bytes.length + " bytes for " + values + " float32 values");
     MemberNetwork back = MemberModels.read(new ByteArrayInputStream(bytes));
     assertEquals(r.network().configurationJson(), back.configurationJson());
     assertEquals(MemberModels.paramsSha256(r.network()), MemberModels.paramsSha256(back));
