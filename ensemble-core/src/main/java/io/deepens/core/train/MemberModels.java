@@ -52,7 +52,8 @@ public final class MemberModels {
    * {@code coefficients.bin}, {@code updaterState.bin}, each array in {@code Nd4j.write}'s format), so that
    * {@code ModelSerializer.restore*} and {@link #read} read it. The entries are stored without compression:
    * float32 parameters hardly compress (by ~16 % for the reference MLP) and deflating them made every epoch's
-   * checkpoint ~7× slower (scripts/bench/README.md). {@code out} is flushed, not closed.
+   * checkpoint ~7× slower (scripts/bench/README.md). Entries carry a fixed date ({@link #entry}). {@code out} is
+   * flushed, not closed.
    */
   public static void write(MemberNetwork network, OutputStream out) {
     String configuration;
@@ -79,19 +80,19 @@ public final class MemberModels {
         }
       });
       zip.setLevel(Deflater.NO_COMPRESSION);
-      zip.putNextEntry(new ZipEntry("configuration.json"));
+      zip.putNextEntry(entry("configuration.json"));
       zip.write(configuration.getBytes(StandardCharsets.UTF_8));
       DataOutputStream arrays = new DataOutputStream(new BufferedOutputStream(zip, 1 << 16));
       INDArray params = network.model().params();
-      zip.putNextEntry(new ZipEntry("coefficients.bin"));
+      zip.putNextEntry(entry("coefficients.bin"));
       if (params != null) {
         Nd4j.write(params, arrays);
         arrays.flush();
       } else {
-        zip.putNextEntry(new ZipEntry("noParams.marker")); // a network without parameters, as DL4J marks it
+        zip.putNextEntry(entry("noParams.marker")); // a network without parameters, as DL4J marks it
       }
       if (updaterState != null && updaterState.length() > 0) {
-        zip.putNextEntry(new ZipEntry("updaterState.bin"));
+        zip.putNextEntry(entry("updaterState.bin"));
         Nd4j.write(updaterState, arrays);
         arrays.flush();
       }
@@ -100,6 +101,16 @@ public final class MemberModels {
     } catch (IOException e) {
       throw new DeepensException("cannot write member network: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * A zip entry dated 1980-01-01 00:00 (the zip format's first day, as a local date-time, so no time zone enters):
+   * the same network gives the same bytes, and the same member file SHA-256, whenever and wherever it is written.
+   */
+  private static ZipEntry entry(String name) {
+    ZipEntry e = new ZipEntry(name);
+    e.setTimeLocal(java.time.LocalDateTime.of(1980, 1, 1, 0, 0));
+    return e;
   }
 
   /** The network as ModelSerializer bytes (with updater state). */
