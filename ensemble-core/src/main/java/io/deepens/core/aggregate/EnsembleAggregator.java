@@ -123,15 +123,7 @@ public final class EnsembleAggregator {
       }
       metrics.put("pairwiseDisagreement", EnsembleDiagnostics.pairwiseDisagreement(predictions));
     } else {
-      float[][] compMeans = new float[comp.length][rows];
-      float[][] compVars = new float[comp.length][rows];
-      for (int c = 0; c < comp.length; c++) {
-        for (int i = 0; i < rows; i++) {
-          compMeans[c][i] = comp[c][2 * i];
-          compVars[c][i] = comp[c][2 * i + 1];
-        }
-      }
-      RegressionUncertainty u = mixture.regress(compMeans, compVars, samples, rows);
+      RegressionUncertainty u = mixture.regressInterleaved(comp, samples, rows);
       double[] target = new double[rows];
       for (int i = 0; i < rows; i++) {
         target[i] = labels[i];

@@ -261,6 +261,27 @@ public final class PosteriorMixture implements Serializable {
         "componentVariances");
   }
 
+  /**
+   * {@link #regress(float[][], float[][], int, int)} on components as a Gaussian member's output layer gives them:
+   * {@code outputs[c]} holds, row after row, the mean and then the variance ({@code 2 * rows} values).
+   */
+  public RegressionUncertainty regressInterleaved(float[][] outputs, int samplesPerMember, int rows) {
+    float[][] means = new float[outputs.length][];
+    float[][] vars = new float[outputs.length][];
+    for (int c = 0; c < outputs.length; c++) {
+      InvalidInputException.check(outputs[c] != null && outputs[c].length == 2 * rows,
+          "outputs[%d] must hold 2 * rows = %d values (mean, variance per row), found %s", c, 2 * rows,
+          outputs[c] == null ? "null" : "length " + outputs[c].length);
+      means[c] = new float[rows];
+      vars[c] = new float[rows];
+      for (int i = 0; i < rows; i++) {
+        means[c][i] = outputs[c][2 * i];
+        vars[c][i] = outputs[c][2 * i + 1];
+      }
+    }
+    return regress(means, vars, samplesPerMember, rows, "componentMeans", "componentVariances");
+  }
+
   private RegressionUncertainty regress(float[][] means, float[][] vars, int samples, int rows, String meanName,
       String varName) {
     checkShape(meanName, means, samples, rows, 1);

@@ -34,6 +34,7 @@ public final class TrainingSetBuilder implements AutoCloseable {
   private final Path file;
   private FileChannel channel;
   private ByteBuffer pending;
+  private FloatBuffer pendingFloats; // the same memory as pending, as floats (positions kept in step by add)
 
   /**
    * @param numFeatures features per row, >= 1
@@ -62,6 +63,7 @@ public final class TrainingSetBuilder implements AutoCloseable {
       int rowBytes = (numFeatures + 1) * Float.BYTES;
       pending = ByteBuffer.allocateDirect(Math.max(rowBytes, 1 << 20) / rowBytes * rowBytes)
           .order(ByteOrder.nativeOrder());
+      pendingFloats = pending.duplicate().order(ByteOrder.nativeOrder()).clear().asFloatBuffer();
     }
   }
 
@@ -92,9 +94,10 @@ public final class TrainingSetBuilder implements AutoCloseable {
       if (pending.remaining() < (numFeatures + 1) * Float.BYTES) {
         flush();
       }
-      // one bulk copy per row (a float view of the native-order buffer) instead of a putFloat per value
+      // one bulk copy per row through a float view of the native-order buffer, instead of a putFloat per value
       int at = pending.position();
-      pending.asFloatBuffer().put(rowFeatures).put(label);
+      pendingFloats.position(at / Float.BYTES);
+      pendingFloats.put(rowFeatures).put(label);
       pending.position(at + (numFeatures + 1) * Float.BYTES);
     }
     rows++;
@@ -162,6 +165,7 @@ public final class TrainingSetBuilder implements AutoCloseable {
       throw new DeepensException("cannot map spill file " + file + ": " + e.getMessage(), e);
     }
     pending = null;
+    pendingFloats = null;
     return new TrainingSet(rows, numFeatures, chunks, rowsPerChunk, file, order);
   }
 

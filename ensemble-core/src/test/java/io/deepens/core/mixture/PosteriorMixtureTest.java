@@ -12,6 +12,32 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class PosteriorMixtureTest {
+
+  @Test
+  void interleavedGaussianOutputsMixAsTheirMeansAndVariances() {
+    // two members of two MC passes each, three rows; component c holds (mean, variance) per row
+    float[][] out = {
+        {0.5f, 1.0f, -2f, 0.25f, 3f, 2f}, {0.7f, 0.5f, -1f, 0.5f, 2f, 1f},
+        {1.5f, 2.0f, 0f, 1.0f, 4f, 0.5f}, {0.1f, 0.1f, 1f, 2.0f, 5f, 3f}};
+    float[][] means = new float[4][3];
+    float[][] vars = new float[4][3];
+    for (int c = 0; c < 4; c++) {
+      for (int i = 0; i < 3; i++) {
+        means[c][i] = out[c][2 * i];
+        vars[c][i] = out[c][2 * i + 1];
+      }
+    }
+    PosteriorMixture mix = PosteriorMixture.of(new double[] {0.25, 0.75});
+    RegressionUncertainty a = mix.regressInterleaved(out, 2, 3);
+    RegressionUncertainty b = mix.regress(means, vars, 2, 3);
+    assertArrayEquals(b.mean(), a.mean(), 0.0);
+    assertArrayEquals(b.variance(), a.variance(), 0.0);
+    assertArrayEquals(b.aleatoricVariance(), a.aleatoricVariance(), 0.0);
+    // row 0 by hand: component weights 0.125, 0.125, 0.375, 0.375; mean 0.125·1.2 + 0.375·1.6 = 0.75
+    assertEquals(0.75, a.mean()[0], 1e-6);
+    assertThrows(InvalidInputException.class, () -> mix.regressInterleaved(new float[][] {
+        {0f, 1f}, {0f, 1f}, {0f, 1f}, {0f, 1f}}, 2, 3));
+  }
   private static final double LN2 = Math.log(2);
 
   @Test

@@ -248,38 +248,24 @@ public final class EnsembleScorer implements Serializable {
 
     private void mixBatch(int valid, Object[][] outValues) {
       float[][] comp = components(ensemble, x, valid, partition, batchNo);
-      int samples = samplesPerMember();
-      {
-        PosteriorMixture mixture = ensemble.mixture();
-        if (classification) {
-          ClassificationUncertainty u = mcSamples > 0
-              ? mixture.classify(comp, samples, valid, outputs)
-              : mixture.classify(comp, valid, outputs);
-          double[] p = u.probability();
-          float[] probs = new float[outputs]; // staging only: fromPrimitiveArray copies it into the row's array
-          for (int v = 0; v < valid; v++) {
-            for (int c = 0; c < outputs; c++) {
-              probs[c] = (float) p[v * outputs + c];
-            }
-            outValues[validIndex[v]] = new Object[] {u.prediction()[v], UnsafeArrayData.fromPrimitiveArray(probs),
-                u.maxProbability()[v], u.predictiveEntropy()[v], u.expectedEntropy()[v], u.mutualInformation()[v]};
+      int samples = samplesPerMember(); // 1 without MC dropout: the components are the members
+      PosteriorMixture mixture = ensemble.mixture();
+      if (classification) {
+        ClassificationUncertainty u = mixture.classify(comp, samples, valid, outputs);
+        double[] p = u.probability();
+        float[] probs = new float[outputs]; // staging only: fromPrimitiveArray copies it into the row's array
+        for (int v = 0; v < valid; v++) {
+          for (int c = 0; c < outputs; c++) {
+            probs[c] = (float) p[v * outputs + c];
           }
-        } else {
-          float[][] means = new float[comp.length][valid];
-          float[][] vars = new float[comp.length][valid];
-          for (int k = 0; k < comp.length; k++) {
-            for (int v = 0; v < valid; v++) {
-              means[k][v] = comp[k][2 * v];
-              vars[k][v] = comp[k][2 * v + 1];
-            }
-          }
-          RegressionUncertainty u = mcSamples > 0
-              ? mixture.regress(means, vars, samples, valid)
-              : mixture.regress(means, vars, valid);
-          for (int v = 0; v < valid; v++) {
-            outValues[validIndex[v]] = new Object[] {u.mean()[v], u.variance()[v], u.aleatoricVariance()[v],
-                u.epistemicVariance()[v]};
-          }
+          outValues[validIndex[v]] = new Object[] {u.prediction()[v], UnsafeArrayData.fromPrimitiveArray(probs),
+              u.maxProbability()[v], u.predictiveEntropy()[v], u.expectedEntropy()[v], u.mutualInformation()[v]};
+        }
+      } else {
+        RegressionUncertainty u = mixture.regressInterleaved(comp, samples, valid);
+        for (int v = 0; v < valid; v++) {
+          outValues[validIndex[v]] = new Object[] {u.mean()[v], u.variance()[v], u.aleatoricVariance()[v],
+              u.epistemicVariance()[v]};
         }
       }
     }
