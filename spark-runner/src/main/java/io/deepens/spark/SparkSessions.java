@@ -11,6 +11,8 @@ import org.apache.spark.sql.SparkSession;
  * {@code local[*]}. deepens always runs with Kryo and its registrator.
  */
 public final class SparkSessions {
+  private static final String LOOPBACK = java.net.InetAddress.getLoopbackAddress().getHostAddress();
+
   private SparkSessions() {}
 
   /**
@@ -31,8 +33,13 @@ public final class SparkSessions {
     configureKryo(conf);
     conf.setIfMissing("spark.ui.enabled", "false");
     conf.setIfMissing("spark.sql.shuffle.partitions", "8");
-    conf.setIfMissing("spark.driver.host", "127.0.0.1");
-    conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+    if (isSingleHostMaster(conf.get("spark.master"))) {
+      // Every process is on this machine: loopback keeps a laptop with a changing or firewalled network address
+      // working. On any cluster master Spark resolves the driver's address itself (SPARK_LOCAL_IP, else this
+      // host's first non-loopback address), which is what executors on other hosts must be able to reach.
+      conf.setIfMissing("spark.driver.host", LOOPBACK);
+      conf.setIfMissing("spark.driver.bindAddress", LOOPBACK);
+    }
     extra.forEach(conf::setIfMissing);
     return SparkSession.builder().config(conf).getOrCreate();
   }
@@ -48,6 +55,14 @@ public final class SparkSessions {
               : registrators + "," + DeepensKryoRegistrator.class.getName());
     }
     return conf;
+  }
+
+  /**
+   * True for masters whose driver and executors all run on this machine: {@code local}, {@code local[...]} and
+   * {@code local-cluster[...]}. Only there may deepens pin the driver to loopback.
+   */
+  public static boolean isSingleHostMaster(String master) {
+    return isLocalMaster(master) || (master != null && master.startsWith("local-cluster["));
   }
 
   /** True for {@code local}, {@code local[N]} and {@code local[N,F]} masters, where Spark schedules no GPUs. */

@@ -76,6 +76,22 @@ public final class MemberTask implements Serializable {
     this.killAfterEpoch = killAfterEpoch;
   }
 
+  /**
+   * The host this task runs on, as the cluster knows it: the address the executor's block manager registered with
+   * the driver (what Spark's UI and the YARN or standalone master show), or this JVM's host name outside Spark.
+   */
+  static String executorHost() {
+    SparkEnv env = SparkEnv.get();
+    if (env != null && env.blockManager() != null && env.blockManager().blockManagerId() != null) {
+      return env.blockManager().blockManagerId().host();
+    }
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      return "unknown";
+    }
+  }
+
   public Iterator<MemberOutcome> run(int member, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) throws IOException {
     long t0 = System.currentTimeMillis();
     NativeWarmUp.inBackground(); // while the rows are stored (if the table pass did not start it here already)
@@ -86,7 +102,7 @@ public final class MemberTask implements Serializable {
     out.member = member;
     out.attempt = tc == null ? 0 : tc.attemptNumber();
     out.executorId = SparkEnv.get() == null ? "driver" : SparkEnv.get().executorId();
-    out.host = java.net.InetAddress.getLoopbackAddress().getHostName();
+    out.host = executorHost();
     out.threads = tc == null ? 1 : Math.max(1, tc.cpus());
     out.gpuAddresses = gpuAddresses(tc);
     bindDevice(out.gpuAddresses);
@@ -134,8 +150,8 @@ public final class MemberTask implements Serializable {
         for (int i = 0; i < out.validationLabels.length; i++) {
           out.validationLabels[i] = valSet.label(i);
         }
-        LOG.info("member {}: {} training rows, {} validation rows, {} threads, attempt {}, executor {}{}", member,
-            trainSet.numRows(), valSet.numRows(), out.threads, out.attempt, out.executorId,
+        LOG.info("member {}: {} training rows, {} validation rows, {} threads, attempt {}, executor {} on {}{}",
+            member, trainSet.numRows(), valSet.numRows(), out.threads, out.attempt, out.executorId, out.host,
             out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
         ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
         MemberResult result = MemberTrainer.train(spec, member, trainSet, valSet, checkpointer, progress);
@@ -145,6 +161,7 @@ public final class MemberTask implements Serializable {
         Map<String, Object> report = new java.util.LinkedHashMap<>();
         report.put("report", result.report());
         report.put("executorId", out.executorId);
+        report.put("host", out.host);
         report.put("attempt", out.attempt);
         report.put("threads", out.threads);
         report.put("gpuAddresses", List.of(out.gpuAddresses));

@@ -243,6 +243,7 @@ public final class SparkEnsembleTrainer {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("member", o.member);
       m.put("executorId", o.executorId);
+      m.put("host", o.host);
       m.put("taskStartMillis", o.taskStartMillis - tMembers);
       m.put("receiveMillis", o.receiveMillis);
       m.put("trainMillis", o.trainMillis);
