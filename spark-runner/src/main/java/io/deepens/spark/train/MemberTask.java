@@ -50,6 +50,11 @@ public final class MemberTask implements Serializable {
 
   /** Spark conf key of the test-only fault hook: {@code member:epoch} kills the executor JVM after that epoch's checkpoint, first attempt only. */
   public static final String KILL_AFTER_EPOCH = "spark.deepens.test.killAfterEpoch";
+  /**
+   * Test fault: {@code hide:M} deletes member M's final file after its task reported it (as if the task had written
+   * it to a disk the driver cannot see), {@code alter:M} rewrites it with other bytes.
+   */
+  public static final String MEMBER_FILE_FAULT = "spark.deepens.test.memberFileFault";
 
   final String specJson;
   final String storeUri;
@@ -175,6 +180,7 @@ public final class MemberTask implements Serializable {
           store.writeAtomically(finalPath, model);
           out.modelPath = finalPath.toString();
           out.modelSha256 = Sha256.of(model);
+          memberFileFault(store, finalPath, member, model);
           int n = valSet.numRows();
           float[] x = new float[n * numFeatures];
           for (int i = 0; i < n; i++) {
@@ -195,6 +201,20 @@ public final class MemberTask implements Serializable {
       deleteQuietly(spill);
     }
     return List.of(out).iterator();
+  }
+
+  private static void memberFileFault(EnsembleStore store, org.apache.hadoop.fs.Path file, int member, byte[] model)
+      throws IOException {
+    String fault = SparkEnv.get() == null ? "" : SparkEnv.get().conf().get(MEMBER_FILE_FAULT, "");
+    if (fault.equals("hide:" + member)) {
+      LOG.warn("test fault {}: deleting {}", fault, file);
+      store.fileSystem().delete(file, false);
+    } else if (fault.equals("alter:" + member)) {
+      LOG.warn("test fault {}: rewriting {}", fault, file);
+      byte[] other = model.clone();
+      other[other.length / 2] ^= 1;
+      store.writeAtomically(file, other);
+    }
   }
 
   /** The shuffle keys of a member's rows in the order the rows arrived; growable primitive arrays. */

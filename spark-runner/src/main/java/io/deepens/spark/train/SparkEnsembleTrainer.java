@@ -88,6 +88,7 @@ public final class SparkEnsembleTrainer {
     EnsembleStore store = EnsembleStore.open(options.storeUri(), spark.sparkContext().hadoopConfiguration());
     EnsembleStore.checkRunId(options.runId());
     checkGpuRequest(spec);
+    warnIfStoreIsNotShared(store, spark.sparkContext().master());
     boolean classification = spec.task() == Task.CLASSIFICATION;
     int classes = classification ? spec.data().classes() : 0;
     FeatureDecoder decoder0 = FeatureDecoder.of(table.schema(), spec.data().features(), spec.data().label(), classes,
@@ -175,6 +176,7 @@ public final class SparkEnsembleTrainer {
         + (valProfile == null ? 0 : valProfile.rows), trainRows, valRows, profile.contentHashHex(),
         table.schema().simpleString());
     EnsembleAggregator.Fit fit = aggregate(spec, outcomes);
+    checkMemberFilesVisible(store, outcomes, fit.usedMembers());
     EnsembleStore.Staging staging = store.beginVersion(options.runId());
     List<Manifest.MemberEntry> entries = new ArrayList<>();
     for (MemberOutcome o : outcomes) {
@@ -319,6 +321,56 @@ public final class SparkEnsembleTrainer {
       return EnsembleStore.json().readTree(json);
     } catch (java.io.IOException e) {
       throw new DeepensException("invalid JSON: " + e.getMessage(), e);
+    }
+  }
+
+  static final String SHARED_STORE_HINT = "the store must be a file system that the driver and every executor host "
+      + "share: hdfs://, s3a:// (or another object store), or a shared mount (NFS) at the same path on every host";
+
+  /**
+   * A {@code file:} store on a master whose executors may run on other hosts: members write their files where their
+   * executor runs, which the driver sees only through a shared mount. Warned at start, checked before publishing.
+   */
+  static void warnIfStoreIsNotShared(EnsembleStore store, String master) {
+    if ("file".equals(store.root().toUri().getScheme()) && !SparkSessions.isSingleHostMaster(master)) {
+      LOG.warn("the store {} is on a local file system and the master {} can run executors on other hosts: {}. A "
+          + "local path works only when it is such a shared mount; otherwise the run trains and then publishes "
+          + "nothing.", store.uri(), master, SHARED_STORE_HINT);
+    }
+  }
+
+  /**
+   * Before anything is published: every member file the manifest will list exists where the driver reads it and
+   * has the SHA-256 its task reported. When a task wrote its file to a disk the driver does not see (a {@code file:}
+   * store whose path is local to each host), or the file changed since, nothing is staged or published and the
+   * previous version stays the one {@code LATEST} names.
+   */
+  static void checkMemberFilesVisible(EnsembleStore store, List<MemberOutcome> outcomes, java.util.Collection<Integer> used) {
+    List<String> problems = new ArrayList<>();
+    org.apache.hadoop.fs.FileSystem fs = store.fileSystem();
+    for (MemberOutcome o : outcomes) {
+      if (!used.contains(o.member)) {
+        continue;
+      }
+      org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(o.modelPath);
+      String where = String.format(Locale.ROOT, "member %d's file %s (written by executor %s on %s)", o.member,
+          o.modelPath, o.executorId, o.host);
+      try (java.io.InputStream in = fs.open(file)) {
+        String sha = io.deepens.core.store.Sha256.of(in);
+        if (!sha.equals(o.modelSha256)) {
+          problems.add(where + " has SHA-256 " + sha + " where the driver reads it, but its task wrote "
+              + o.modelSha256);
+        }
+      } catch (java.io.FileNotFoundException e) {
+        problems.add(where + " does not exist where the driver reads it");
+      } catch (java.io.IOException e) {
+        throw new DeepensException("cannot read " + where + ": " + e.getMessage(), e);
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new InvalidInputException("nothing was published: " + String.join("; ", problems) + ". The executors "
+          + "and the driver do not see the same files in " + store.uri() + ": " + SHARED_STORE_HINT + ". Rerun "
+          + "with such a --store.");
     }
   }
 
