@@ -89,14 +89,48 @@ public final class SparkEnsembleTrainer {
     EnsembleStore.checkRunId(options.runId());
     checkGpuRequest(spec);
     warnIfStoreIsNotShared(store, spark.sparkContext().master());
-    boolean classification = spec.task() == Task.CLASSIFICATION;
-    int classes = classification ? spec.data().classes() : 0;
+    TablePass pass = copyTables(table, validationTable, spec, options); // 1
+    long tMapped = System.currentTimeMillis();
+    CheckedTables checked = check(pass, spec, options); // 2
+    long tMembers = System.currentTimeMillis();
+    List<MemberOutcome> outcomes = trainMembers(pass, checked, spec, store, options); // 3
+    long tTrained = System.currentTimeMillis();
+    RunTiming timing = RunTiming.of(tBegin, pass.startMillis, tMapped, tMembers, tTrained, outcomes,
+        pass.readNanos(checked), pass.passNanos(checked));
+    Result result = publish(store, spec, options, table, checked, outcomes, timing); // 4
+    LOG.info("timing: {}; publish {} s (where the time went; also in the manifest's provenance.timing)",
+        timing.describe(), RunTiming.seconds(System.currentTimeMillis() - tTrained));
+    return result;
+  }
+
+  /** Step 1's product: the member-keyed shuffle (map side written) and the profiles its pass filled. */
+  private record TablePass(JavaPairRDD<MemberRowKey, LabeledRow> perMember, FeatureDecoder decoder,
+      PartitionProfiles trainProfiles, int trainPartitions, org.apache.spark.sql.types.StructType valSchema,
+      PartitionProfiles valProfiles, int valPartitions, long startMillis) {
+    long readNanos(CheckedTables c) {
+      return c.profile.readNanos + (c.valProfile == null ? 0 : c.valProfile.readNanos);
+    }
+
+    long passNanos(CheckedTables c) {
+      return c.profile.passNanos + (c.valProfile == null ? 0 : c.valProfile.passNanos);
+    }
+  }
+
+  /** Step 2's product: the tables' merged profiles, checked, and the split's sizes. */
+  private record CheckedTables(TableProfile profile, TableProfile valProfile, int numFeatures, long trainRows,
+      long valRows) {}
+
+  /**
+   * Step 1: one pass over the table(s), the shuffle's map side, which profiles every row while it copies it for every
+   * member. Only the map stage runs; the member stage (step 3) reads its output.
+   */
+  private TablePass copyTables(Dataset<Row> table, Dataset<Row> validationTable, EnsembleSpec spec,
+      Options options) {
+    int classes = spec.task() == Task.CLASSIFICATION ? spec.data().classes() : 0;
     FeatureDecoder decoder0 = FeatureDecoder.of(table.schema(), spec.data().features(), spec.data().label(), classes,
         spec.data().key(), -1); // the feature length of array and vector columns is learnt from the data
     long splitSeed = Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.VALIDATION_SPLIT, 0);
     double fraction = validationTable == null ? spec.data().validation().fraction() : 0.0;
-
-    // 1. one pass over the table(s): the shuffle's map side profiles every row while it copies it for every member
     int members = spec.ensemble().members();
     long seed = spec.ensemble().seed();
     boolean bootstrap = spec.ensemble().bootstrap();
@@ -107,13 +141,14 @@ public final class SparkEnsembleTrainer {
     JavaPairRDD<MemberRowKey, LabeledRow> copies =
         JavaPairRDD.fromJavaRDD(trainRdd.mapPartitionsWithIndex(trainCopies::apply, true));
     PartitionProfiles valProfiles = null;
-    JavaRDD<InternalRow> valRdd = null;
+    int valPartitions = 0;
     if (validationTable != null) {
-      // the feature length is checked after the pass (below); columns that cannot match fail here already
+      // the feature length is checked after the pass (step 2); columns that cannot match fail here already
       FeatureDecoder vd0 = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
           classes, spec.data().key(), decoder0.numFeatures());
       valProfiles = register(new PartitionProfiles(classes));
-      valRdd = validationTable.queryExecution().toRdd().toJavaRDD();
+      JavaRDD<InternalRow> valRdd = validationTable.queryExecution().toRdd().toJavaRDD();
+      valPartitions = valRdd.getNumPartitions();
       MemberCopies valCopies = new MemberCopies(vd0, classes, members, seed, false, 1.0, splitSeed, true, valProfiles);
       copies = copies.union(JavaPairRDD.fromJavaRDD(valRdd.mapPartitionsWithIndex(valCopies::apply, true)));
     }
@@ -123,17 +158,21 @@ public final class SparkEnsembleTrainer {
         + (validationTable == null ? "table" : "tables") + " for " + members + " members");
     long tMap = System.currentTimeMillis();
     runMapStage(perMember);
-    long tMapped = System.currentTimeMillis();
+    return new TablePass(perMember, decoder0, trainProfiles, trainRdd.getNumPartitions(),
+        validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap);
+  }
 
-    // 2. check, before any member trains (the member stage below reads the shuffle written above)
-    TableProfile profile = trainProfiles.merged(trainRdd.getNumPartitions());
-    int numFeatures = checkProfile(profile, decoder0, "training table " + options.dataUri());
+  /** Step 2: check the profiles before any member trains; fails with every problem found. */
+  private static CheckedTables check(TablePass pass, EnsembleSpec spec, Options options) {
+    TableProfile profile = pass.trainProfiles().merged(pass.trainPartitions());
+    int numFeatures = checkProfile(profile, pass.decoder(), "training table " + options.dataUri());
     NetworkFactory.validate(spec, numFeatures); // the network fits the rows (errors name network.config etc.)
     TableProfile valProfile = null;
-    if (validationTable != null) {
-      FeatureDecoder vd = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
+    if (pass.valProfiles() != null) {
+      int classes = spec.task() == Task.CLASSIFICATION ? spec.data().classes() : 0;
+      FeatureDecoder vd = FeatureDecoder.of(pass.valSchema(), spec.data().features(), spec.data().label(),
           classes, spec.data().key(), numFeatures);
-      valProfile = valProfiles.merged(valRdd.getNumPartitions());
+      valProfile = pass.valProfiles().merged(pass.valPartitions());
       checkProfile(valProfile, vd, "validation table " + spec.data().validation().table());
     }
     if (profile.invalidRows() > 0 || (valProfile != null && valProfile.invalidRows() > 0)) {
@@ -147,34 +186,44 @@ public final class SparkEnsembleTrainer {
     long trainRows = profile.rows - profile.validationRows;
     InvalidInputException.check(valRows > 0,
         "the validation split is empty (%d rows, fraction %s): raise data.validation.fraction or give a table",
-        profile.rows, fraction);
+        profile.rows, spec.data().validation().fraction());
     InvalidInputException.check(trainRows > 0, "no training rows remain after the validation split");
     LOG.info("training table: {} rows ({} train, {} validation), {} features, content hash {}", profile.rows,
         trainRows, valRows, numFeatures, profile.contentHashHex());
+    return new CheckedTables(profile, valProfile, numFeatures, trainRows, valRows);
+  }
 
-    // 3. one task per member, reading the shuffle written in step 1
+  /** Step 3: one task per member, reading the shuffle written in step 1; returns their outcomes by member. */
+  private List<MemberOutcome> trainMembers(TablePass pass, CheckedTables checked, EnsembleSpec spec,
+      EnsembleStore store, Options options) {
+    int members = spec.ensemble().members();
     String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
-    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), numFeatures,
+    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
         new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion());
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members + " members");
     List<MemberOutcome> outcomes;
-    long tMembers = System.currentTimeMillis();
     try (ProgressMonitor monitor =
         new ProgressMonitor(store, options.runId(), members, spec.training().epochs(), 2000)) {
-      outcomes = new ArrayList<>(perMember.mapPartitionsWithIndex(
+      outcomes = new ArrayList<>(pass.perMember().mapPartitionsWithIndex(
           (Integer m, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(m, rows), true).collect());
     }
-    long tTrained = System.currentTimeMillis();
     outcomes.sort(Comparator.comparingInt(o -> o.member));
     for (MemberOutcome o : outcomes) {
-      LOG.info("member {}: {} ({} train rows, executor {}, attempt {}{})", o.member, o.status, o.trainRows,
-          o.executorId, o.attempt, o.gpuAddresses.length > 0 ? ", GPU " + String.join(",", o.gpuAddresses) : "");
+      LOG.info("member {}: {} ({} train rows, executor {} on {}, attempt {}{})", o.member, o.status, o.trainRows,
+          o.executorId, o.host, o.attempt,
+          o.gpuAddresses.length > 0 ? ", GPU " + String.join(",", o.gpuAddresses) : "");
     }
+    return outcomes;
+  }
 
-    // 4. aggregate and publish
+  /** Step 4: fit weights and temperature, drop diverged members, check the members' files, publish. */
+  private Result publish(EnsembleStore store, EnsembleSpec spec, Options options, Dataset<Row> table,
+      CheckedTables checked, List<MemberOutcome> outcomes, RunTiming timing) {
+    boolean classification = spec.task() == Task.CLASSIFICATION;
+    TableProfile profile = checked.profile();
     Manifest.DataFingerprint fingerprint = new Manifest.DataFingerprint(options.dataUri(), profile.rows
-        + (valProfile == null ? 0 : valProfile.rows), trainRows, valRows, profile.contentHashHex(),
-        table.schema().simpleString());
+        + (checked.valProfile() == null ? 0 : checked.valProfile().rows), checked.trainRows(), checked.valRows(),
+        profile.contentHashHex(), table.schema().simpleString());
     EnsembleAggregator.Fit fit = aggregate(spec, outcomes);
     checkMemberFilesVisible(store, outcomes, fit.usedMembers());
     EnsembleStore.Staging staging = store.beginVersion(options.runId());
@@ -196,100 +245,16 @@ public final class SparkEnsembleTrainer {
     provenance.put("sparkVersion", spark.version());
     provenance.put("master", spark.sparkContext().master());
     provenance.put("applicationId", spark.sparkContext().applicationId());
-    Map<String, Object> timing = timing(tBegin, tMap, tMapped, tMembers, tTrained, outcomes,
-        profile.readNanos + (valProfile == null ? 0 : valProfile.readNanos),
-        profile.passNanos + (valProfile == null ? 0 : valProfile.passNanos));
     provenance.put("timing", timing);
+    int classes = classification ? spec.data().classes() : 1;
     String version = store.publish(staging, v -> new Manifest(Manifest.FORMAT_VERSION, v, options.runId(),
-        java.time.Instant.now().toString(), classification ? "classification" : "regression", numFeatures,
-        classification ? classes : 1, readTree(spec.toJson()), spec.sha256(), entries, fit.weights(),
+        java.time.Instant.now().toString(), classification ? "classification" : "regression",
+        checked.numFeatures(), classes, readTree(spec.toJson()), spec.sha256(), entries, fit.weights(),
         fit.temperature(), fit.validationMetrics(), fingerprint, staging.files(), provenance));
     store.deleteRecursively(store.runDir(options.runId()));
     LOG.info("published {} version {} ({} of {} members, weights {}, temperature {})", store.uri(), version,
-        fit.usedMembers().size(), members, Arrays.toString(fit.weights()), fit.temperature());
-    LOG.info("timing: {}; publish {} s (where the time went; also in the manifest's provenance.timing)",
-        describe(timing), seconds(System.currentTimeMillis() - tTrained));
+        fit.usedMembers().size(), spec.ensemble().members(), Arrays.toString(fit.weights()), fit.temperature());
     return new Result(version, store.readManifest(version), outcomes);
-  }
-
-  /**
-   * Where a run's time went, in milliseconds: the driver JVM's start until training began (JVM, Spark session,
-   * reading the schema), the table pass (the shuffle's map side: read, check, copy per member), the check, the
-   * member stage, and per member: the time from the stage's submission until the member's code ran (scheduling and
-   * task launch; both clocks are wall clocks, on a cluster they can differ by the hosts' skew), receiving its rows
-   * ({@code receiveMillis}: Spark's shuffle read fetches and deserialises them as the task takes them, the task stores
-   * them and orders them by their keys), training (network set-up, the
-   * epochs with checkpoints and validation; {@code epochsMillis} is the sum of the epochs alone), writing the final
-   * model and its validation outputs, and its end until the driver had every member's result.
-   *
-   * <p>The table pass's tasks time themselves ({@code tableTasksMillis}, summed over tasks, which run side by side)
-   * and the part of that spent waiting for the next input row ({@code tableTasksReadMillis}: Spark's reader opening,
-   * decompressing and decoding the files, which any trainer of this table pays); {@code tableReadMillis} is the
-   * table pass's wall time in that proportion, the rest of it being the profile, the copies and Spark's shuffle
-   * writer.
-   */
-  static Map<String, Object> timing(long tBegin, long tMap, long tMapped, long tMembers, long tTrained,
-      List<MemberOutcome> outcomes, long tableReadNanos, long tablePassNanos) {
-    Map<String, Object> t = new LinkedHashMap<>();
-    t.put("startMillis", tBegin - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime());
-    t.put("prepareMillis", tMap - tBegin);
-    t.put("tablePassMillis", tMapped - tMap);
-    t.put("tableTasksMillis", tablePassNanos / 1_000_000);
-    t.put("tableTasksReadMillis", tableReadNanos / 1_000_000);
-    t.put("tableReadMillis", tablePassNanos <= 0 ? 0L
-        : Math.round((tMapped - tMap) * Math.min(1.0, (double) tableReadNanos / tablePassNanos)));
-    t.put("checkMillis", tMembers - tMapped);
-    t.put("memberStageMillis", tTrained - tMembers);
-    List<Map<String, Object>> ms = new ArrayList<>();
-    for (MemberOutcome o : outcomes) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("member", o.member);
-      m.put("executorId", o.executorId);
-      m.put("host", o.host);
-      m.put("taskStartMillis", o.taskStartMillis - tMembers);
-      m.put("receiveMillis", o.receiveMillis);
-      m.put("trainMillis", o.trainMillis);
-      m.put("epochsMillis", epochsMillis(o.reportJson));
-      m.put("finishMillis", o.finishMillis);
-      m.put("collectMillis",
-          tTrained - (o.taskStartMillis + o.receiveMillis + o.trainMillis + o.finishMillis));
-      ms.add(m);
-    }
-    t.put("members", ms);
-    return t;
-  }
-
-  private static long epochsMillis(String reportJson) {
-    long sum = 0;
-    if (reportJson != null) {
-      for (var e : readTree(reportJson).path("report").path("epochs")) {
-        sum += e.path("millis").asLong();
-      }
-    }
-    return sum;
-  }
-
-  @SuppressWarnings("unchecked")
-  private static String describe(Map<String, Object> t) {
-    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-        "JVM and Spark start %s s, prepare %s s, table pass %s s (reading the input ~%s s of it), check %s s, "
-            + "member stage %s s",
-        seconds((long) t.get("startMillis")), seconds((long) t.get("prepareMillis")),
-        seconds((long) t.get("tablePassMillis")), seconds((long) t.get("tableReadMillis")),
-        seconds((long) t.get("checkMillis")),
-        seconds((long) t.get("memberStageMillis"))));
-    for (Map<String, Object> m : (List<Map<String, Object>>) t.get("members")) {
-      sb.append(String.format(Locale.ROOT, " [member %s on executor %s: task start +%s s, rows received (shuffle "
-              + "read) and stored %s s, training %s s (epochs %s s), model written %s s, result collected %s s later]", m.get("member"),
-          m.get("executorId"), seconds((long) m.get("taskStartMillis")), seconds((long) m.get("receiveMillis")),
-          seconds((long) m.get("trainMillis")), seconds((long) m.get("epochsMillis")),
-          seconds((long) m.get("finishMillis")), seconds((long) m.get("collectMillis"))));
-    }
-    return sb.toString();
-  }
-
-  private static String seconds(long millis) {
-    return String.format(Locale.ROOT, "%.1f", millis / 1000.0);
   }
 
   static EnsembleAggregator.Fit aggregate(EnsembleSpec spec, List<MemberOutcome> outcomes) {
