@@ -36,7 +36,7 @@ public final class Main {
   }
 
   public static void main(String[] argv) {
-    int code = run(argv, System.out, System.err);
+    int code = run(io.deepens.jobs.cli.Verbosity.apply(argv), System.out, System.err);
     System.exit(code);
   }
 
@@ -173,7 +173,8 @@ public final class Main {
     sb.append("usage: deepens <command> [options]      (scripts/deepens locally, or spark-submit --class ")
         .append(Main.class.getName()).append(" deepens-jobs-*-all.jar <command> ...)\n\ncommands:\n");
     commands.values().forEach(c -> sb.append(String.format("  %-9s %s%n", c.name(), c.summary())));
-    sb.append("\n'deepens <command> --help' shows a command's options.\n");
+    sb.append("\n'deepens <command> --help' shows a command's options. --verbose (any command) adds Spark's own "
+        + "messages (jobs, stages, tasks) to the console.\n");
     sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, 3 infrastructure failure (retry), 4 nothing"
         + " to do (gc removed nothing; a rerun of a published train run id exits 0), 5 busy (another process holds"
         + " the run id)");

@@ -3,6 +3,7 @@ package io.deepens.spark.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.deepens.core.store.EnsembleStore;
 import java.io.Closeable;
+import java.io.PrintStream;
 import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -12,19 +13,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Shows training progress on the driver: per member, the epoch reached, the last training loss and validation
- * metric, and an ETA. On a terminal it redraws one status line; otherwise (logs, CI) it logs a line whenever a
- * member finishes an epoch.
+ * Shows training progress on the driver, read from the {@code progress.json} each member's task writes after every
+ * epoch ({@link ProgressWriter}). On a terminal it keeps one live line per member (a bar, epoch k/N, training loss,
+ * validation NLL, ETA), redrawn in place; elsewhere (logs, CI, spark-submit's driver log) it logs one line per
+ * member and epoch, numbers rounded to what a reader compares. A last poll at {@link #close} catches epochs that
+ * finished between polls.
  */
 final class ProgressMonitor implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(ProgressMonitor.class);
+  private static final int BAR = 20;
   private final EnsembleStore store;
   private final String runId;
   private final int members;
   private final int epochs;
   private final long started = System.nanoTime();
-  private final int[] lastEpoch;
-  private final boolean terminal = System.console() != null && System.getenv("CI") == null;
+  /** Per member: the last epoch (1-based) logged or drawn. */
+  private final int[] shown;
+  private final boolean terminal;
+  private final PrintStream console = System.err;
+  private int linesDrawn;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "deepens-progress");
     t.setDaemon(true);
@@ -32,58 +39,109 @@ final class ProgressMonitor implements Closeable {
   });
 
   ProgressMonitor(EnsembleStore store, String runId, int members, int epochs, long periodMillis) {
+    this(store, runId, members, epochs, periodMillis, System.console() != null && System.getenv("CI") == null);
+  }
+
+  ProgressMonitor(EnsembleStore store, String runId, int members, int epochs, long periodMillis, boolean terminal) {
     this.store = store;
     this.runId = runId;
     this.members = members;
     this.epochs = epochs;
-    this.lastEpoch = new int[members];
+    this.shown = new int[members];
+    this.terminal = terminal;
     timer.scheduleWithFixedDelay(this::poll, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
   }
 
-  private void poll() {
+  /** One member's state as its last progress file tells it. */
+  record MemberProgress(int member, int epoch, Double loss, Double nll, Double accuracy) {}
+
+  private JsonNode read(int m) {
+    Path p = new Path(store.memberRunDir(runId, m), "progress.json");
+    return store.readIfExists(p).map(b -> {
+      try {
+        return EnsembleStore.json().readTree(b);
+      } catch (java.io.IOException e) {
+        return null; // being replaced: the next poll reads it
+      }
+    }).orElse(null);
+  }
+
+  private static Double number(JsonNode n) {
+    return n != null && n.isNumber() ? n.asDouble() : null;
+  }
+
+  private static MemberProgress progress(int member, JsonNode h) {
+    return new MemberProgress(member, h.path("epoch").asInt(), number(h.get("trainLoss")),
+        number(h.get("validationNll")), number(h.get("validationAccuracy")));
+  }
+
+  synchronized void poll() {
     try {
-      StringBuilder line = new StringBuilder();
+      MemberProgress[] now = new MemberProgress[members];
       int done = 0;
       for (int m = 0; m < members; m++) {
-        Path p = new Path(store.memberRunDir(runId, m), "progress.json");
-        JsonNode node = store.readIfExists(p).map(b -> {
-          try {
-            return EnsembleStore.json().readTree(b);
-          } catch (java.io.IOException e) {
-            return null;
-          }
-        }).orElse(null);
-        int epoch = node == null ? 0 : node.path("metrics").path("epoch").asInt(0);
-        done += epoch;
-        String loss = node == null ? "-" : fmt(node.path("metrics").path("trainLoss"));
-        String val = node == null ? "-" : fmt(node.path("metrics").path("validationNll"));
-        line.append(String.format(Locale.ROOT, " m%d %d/%d loss %s val %s |", m, epoch, epochs, loss, val));
-        if (!terminal && epoch > lastEpoch[m]) {
-          LOG.info("progress: member {} epoch {}/{}: train loss {}, validation NLL {}", m, epoch, epochs, loss, val);
+        JsonNode node = read(m);
+        now[m] = new MemberProgress(m, 0, null, null, null);
+        if (node == null) {
+          continue;
         }
-        lastEpoch[m] = Math.max(lastEpoch[m], epoch);
+        for (JsonNode h : node.path("history")) {
+          MemberProgress p = progress(m, h);
+          now[m] = p;
+          if (!terminal && p.epoch() > shown[m]) {
+            LOG.info("member {} epoch {}/{}: {}", m, p.epoch(), epochs, metrics(p));
+            shown[m] = p.epoch();
+          }
+        }
+        done += now[m].epoch();
       }
-      double elapsed = (System.nanoTime() - started) / 1e9;
-      double fraction = done / (double) (members * epochs);
-      String eta = fraction > 0 ? String.format(Locale.ROOT, "%.0fs", elapsed / fraction - elapsed) : "?";
       if (terminal) {
-        System.err.print("\r[train " + Math.round(100 * fraction) + "% ETA " + eta + "]" + line);
-        System.err.flush();
+        draw(now, done);
       }
     } catch (RuntimeException e) {
       LOG.debug("progress poll failed: {}", e.toString());
     }
   }
 
-  private static String fmt(JsonNode n) {
-    return n.isNumber() ? String.format(Locale.ROOT, "%.4f", n.asDouble()) : "-";
+  static String metrics(MemberProgress p) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("loss ").append(p.loss() == null ? "-" : String.format(Locale.ROOT, "%.3f", p.loss()));
+    if (p.nll() != null) {
+      sb.append(String.format(Locale.ROOT, ", validation NLL %.3f", p.nll()));
+    }
+    if (p.accuracy() != null) {
+      sb.append(String.format(Locale.ROOT, ", accuracy %.1f%%", 100 * p.accuracy()));
+    }
+    return sb.toString();
+  }
+
+  /** Redraws the members' lines in place (cursor up over the previous drawing, clear each line). */
+  private void draw(MemberProgress[] now, int done) {
+    double elapsed = (System.nanoTime() - started) / 1e9;
+    StringBuilder sb = new StringBuilder();
+    if (linesDrawn > 0) {
+      sb.append("\033[").append(linesDrawn).append('A');
+    }
+    for (MemberProgress p : now) {
+      int filled = epochs == 0 ? BAR : Math.min(BAR, p.epoch() * BAR / epochs);
+      String eta = p.epoch() == 0 ? "?" : p.epoch() >= epochs ? "done"
+          : String.format(Locale.ROOT, "%.0f s", elapsed / p.epoch() * (epochs - p.epoch()));
+      sb.append("\r\033[2K").append(String.format(Locale.ROOT, "member %d [%s%s] epoch %d/%d  %s  ETA %s%n",
+          p.member(), "#".repeat(filled), ".".repeat(BAR - filled), p.epoch(), epochs, metrics(p), eta));
+    }
+    linesDrawn = now.length;
+    console.print(sb);
+    console.flush();
   }
 
   @Override
   public void close() {
     timer.shutdownNow();
-    if (terminal) {
-      System.err.println();
+    try {
+      timer.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
+    poll(); // epochs that ended after the last poll
   }
 }

@@ -20,6 +20,8 @@ final class ProgressWriter implements EpochListener {
   private final Path file;
   private final int epochs;
   private final long started = System.nanoTime();
+  /** This attempt's epochs, compact: what the driver's monitor logs one line for each. */
+  private final java.util.List<Map<String, Object>> history = new java.util.ArrayList<>();
 
   ProgressWriter(EnsembleStore store, String runId, int member, int epochs) {
     this.store = store;
@@ -33,12 +35,20 @@ final class ProgressWriter implements EpochListener {
     p.put("member", member);
     p.put("epochs", epochs);
     p.put("metrics", metrics);
+    Map<String, Object> h = new LinkedHashMap<>();
+    h.put("epoch", metrics.epoch() + 1);
+    h.put("trainLoss", metrics.trainLoss());
+    h.put("validationNll", metrics.validationNll());
+    h.put("validationAccuracy", metrics.validationAccuracy());
+    h.put("validationRmse", metrics.validationRmse());
+    history.add(h);
+    p.put("history", history);
     p.put("secondsInThisAttempt", (System.nanoTime() - started) / 1e9);
     try {
       store.writeAtomically(file, EnsembleStore.toJson(p));
     } catch (RuntimeException e) {
       LOG.warn("member {}: cannot write progress to {}: {}", member, file, e.getMessage());
     }
-    LOG.info("member {} epoch {}", member, metrics);
+    LOG.debug("member {} epoch {}", member, metrics); // the driver's ProgressMonitor shows it
   }
 }
