@@ -2,6 +2,7 @@ package io.deepens.core.aggregate;
 
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.metrics.ClassificationMetrics;
+import io.deepens.core.metrics.LogScore;
 import io.deepens.core.metrics.RegressionMetrics;
 import io.deepens.core.mixture.ClassificationUncertainty;
 import io.deepens.core.mixture.PosteriorMixture;
@@ -75,7 +76,7 @@ public final class EnsembleAggregator {
       if (classification) {
         probs[k] = out;
         for (int i = 0; i < rows; i++) {
-          logLik[k][i] = Math.log(out[i * classes + y[i]]);
+          logLik[k][i] = LogScore.of(out[i * classes + y[i]]);
         }
       } else {
         means[k] = new float[rows];
