@@ -94,7 +94,7 @@ public final class EnsembleAggregator {
     switch (spec.ensemble().weighting()) {
       case STACKING -> weights = Stacking.fit(logLik, 10_000, 1e-10).weights();
       case PSEUDO_BMA -> weights = PseudoBma.weights(logLik, true,
-          Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.BOOTSTRAP, 1), 1000);
+          Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.WEIGHT_BOOTSTRAP, 0), 1000);
       default -> {
         weights = new double[m];
         java.util.Arrays.fill(weights, 1.0 / m);

@@ -45,6 +45,20 @@ public record Manifest(
     Map<String, String> files,
     Map<String, Object> provenance) {
 
+  /**
+   * The layout version of {@code manifest.json}. History (changes of content that keep the layout, and so the
+   * number, are listed too, since a reader comparing versions across builds would see them):
+   *
+   * <ul>
+   *   <li>1: the first layout.
+   *   <li>1, December 2026: pseudo-BMA weights and, with {@code ensemble.mcDropoutSamples > 0}, the validation
+   *       passes (hence weights, temperature and validation metrics) draw from seed purposes of their own
+   *       ({@link io.deepens.core.random.SeedPurpose#WEIGHT_BOOTSTRAP}, {@code MC_VALIDATION}, {@code MC_SCORING}):
+   *       the same spec and seed publish other numbers there than earlier builds; member files are unchanged.
+   *       {@code provenance.argv} holds the command line (values of secret-looking {@code --conf} keys removed)
+   *       instead of null, and {@code provenance.deepensVersion} the jar's Implementation-Version.
+   * </ul>
+   */
   public static final int FORMAT_VERSION = 1;
 
   /**

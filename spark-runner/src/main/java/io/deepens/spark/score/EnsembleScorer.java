@@ -295,7 +295,7 @@ public final class EnsembleScorer implements Serializable {
       float[][] comp = new float[nets.length * mcSamples][];
       for (int k = 0; k < nets.length; k++) {
         float[][] s = McDropout.sample(nets[k], batch, rows, numFeatures, mcSamples,
-            Seeds.derive(seed, k, SeedPurpose.DROPOUT, stream(partition, batchNo)));
+            Seeds.derive(seed, k, SeedPurpose.MC_SCORING, stream(partition, batchNo)));
         System.arraycopy(s, 0, comp, k * mcSamples, mcSamples);
       }
       return comp;
