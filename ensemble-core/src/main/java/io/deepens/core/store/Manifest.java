@@ -55,8 +55,9 @@ public record Manifest(
    *       passes (hence weights, temperature and validation metrics) draw from seed purposes of their own
    *       ({@link io.deepens.core.random.SeedPurpose#WEIGHT_BOOTSTRAP}, {@code MC_VALIDATION}, {@code MC_SCORING}):
    *       the same spec and seed publish other numbers there than earlier builds; member files are unchanged.
-   *       {@code provenance.argv} holds the command line (values of secret-looking {@code --conf} keys removed)
-   *       instead of null, and {@code provenance.deepensVersion} the jar's Implementation-Version.
+   *       {@code provenance.arguments} holds the command line (values of secret-looking {@code --conf} keys and
+   *       URI passwords removed) instead of an empty list, and {@code provenance.deepensVersion} the build's
+   *       project version instead of a literal.
    * </ul>
    */
   public static final int FORMAT_VERSION = 1;

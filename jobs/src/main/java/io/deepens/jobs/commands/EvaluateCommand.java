@@ -73,7 +73,7 @@ public final class EvaluateCommand implements Command {
     Dataset<Row> testDf = Tables.read(spark, test, a.get("format"));
     Dataset<Row> oodDf = ood == null ? null : Tables.read(spark, ood, a.get("format"));
     SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, batch).evaluate(testDf, oodDf);
-    EvaluationReport report = toReport(ref.store(), e, test, ood);
+    EvaluationReport report = toReport(ref.store(), e, test, ood, a.argv());
     ReportWriter.write(report, reportDir);
     printTable(report, System.out);
     Outcome.set("evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
@@ -82,7 +82,8 @@ public final class EvaluateCommand implements Command {
     return ExitCode.OK;
   }
 
-  static EvaluationReport toReport(String store, SparkEvaluator.Evaluation e, String test, String ood) {
+  static EvaluationReport toReport(String store, SparkEvaluator.Evaluation e, String test, String ood,
+      List<String> argv) {
     boolean hasOod = ood != null;
     MetricSet ens = metricSet(e.ensemble(), hasOod, e.aurocEntropy(), e.aurocMi(), e.auprEntropy());
     List<MetricSet> members = new ArrayList<>();
@@ -93,7 +94,7 @@ public final class EvaluateCommand implements Command {
       members.add(metricSet(e.members()[k], hasOod, e.memberAurocEntropy()[k], mi, e.memberAuprEntropy()[k]));
     }
     ReliabilityDiagram rd = e.ensemble().reliability();
-    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("evaluate", null));
+    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("evaluate", argv));
     provenance.put("test", test);
     provenance.put("ood", ood);
     provenance.put("aurocMethod", e.exactAuroc() ? "exact" : "binned (max error " + e.aurocMaxError() + ")");

@@ -179,7 +179,7 @@ public final class TrainCommand implements Command {
 
   private ExitCode train(Args a, SparkSession spark, EnsembleSpec spec, String data, String store, EnsembleStore st,
       String runId, Integer keep, RunLock lock) {
-    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("train", null));
+    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("train", a.argv()));
     provenance.put("runId", runId);
     String warm = null;
     if (a.get("warm-start") != null) {
