@@ -72,15 +72,23 @@ final class SpecNode {
     return new SpecNode(v, child(key), allowedKeys);
   }
 
+  /** True when {@code key} is absent (or null); then an error if it is required. */
+  private boolean absent(String key, boolean required) {
+    if (has(key)) {
+      return false;
+    }
+    if (required) {
+      require(key);
+    }
+    return true;
+  }
+
   InvalidInputException typeError(String key, String expected, JsonNode found) {
     return new InvalidInputException(child(key) + " must be " + expected + ", found " + show(found));
   }
 
   String string(String key, String def, boolean required) {
-    if (!has(key)) {
-      if (required) {
-        require(key);
-      }
+    if (absent(key, required)) {
       return def;
     }
     JsonNode v = node.get(key);
@@ -103,10 +111,7 @@ final class SpecNode {
   }
 
   private long integral(String key, long def, boolean required) {
-    if (!has(key)) {
-      if (required) {
-        require(key);
-      }
+    if (absent(key, required)) {
       return def;
     }
     JsonNode v = node.get(key);
@@ -117,10 +122,7 @@ final class SpecNode {
   }
 
   double dbl(String key, double def, boolean required) {
-    if (!has(key)) {
-      if (required) {
-        require(key);
-      }
+    if (absent(key, required)) {
       return def;
     }
     JsonNode v = node.get(key);
