@@ -59,6 +59,10 @@ class EndToEndTest {
         store, "--members", "3", "--epochs", "12", "--run-id", "e2e", "--master", "local[2]");
     assertEquals(0, train.code(), train.err());
     assertTrue(train.out().contains("published " + store + "#v000001"), train.out());
+    JsonNode manifest = new ObjectMapper().readTree(Path.of(store, "versions", "v000001", "manifest.json").toFile());
+    assertEquals(List.of("--config", ROOT + "/conf/digits-mlp.yaml", "--data", data + "/train", "--store", store,
+        "--members", "3", "--epochs", "12", "--run-id", "e2e", "--master", "local[2]"), new ObjectMapper()
+            .convertValue(manifest.path("provenance").path("arguments"), List.class), "the manifest's command line");
 
     String scored = tmp.resolve("scored-ood").toString();
     Run score = main("score", "--ensemble", store, "--input", data + "/ood", "--output", scored, "--master",
