@@ -59,6 +59,10 @@ class EndToEndTest {
         store, "--members", "3", "--epochs", "12", "--run-id", "e2e", "--master", "local[2]");
     assertEquals(0, train.code(), train.err());
     assertTrue(train.out().contains("published " + store + "#v000001"), train.out());
+    JsonNode manifest = new ObjectMapper().readTree(Path.of(store, "versions", "v000001", "manifest.json").toFile());
+    assertEquals(List.of("--config", ROOT + "/conf/digits-mlp.yaml", "--data", data + "/train", "--store", store,
+        "--members", "3", "--epochs", "12", "--run-id", "e2e", "--master", "local[2]"), new ObjectMapper()
+            .convertValue(manifest.path("provenance").path("arguments"), List.class), "the manifest's command line");
 
     String scored = tmp.resolve("scored-ood").toString();
     Run score = main("score", "--ensemble", store, "--input", data + "/ood", "--output", scored, "--master",
@@ -99,6 +103,16 @@ class EndToEndTest {
     assertTrue(ens.path("auroc_entropy").asDouble() > 0.75, "AUROC(entropy) " + ens);
     assertTrue(ens.path("auroc_mi").asDouble() > 0.75, "AUROC(MI) " + ens);
     assertEquals(3, metrics.path("members").size());
+    // members without Monte Carlo dropout passes have no mutual information of their own: null, not 0.5
+    for (JsonNode member : metrics.path("members")) {
+      assertTrue(member.has("auroc_mi") && member.path("auroc_mi").isNull(), member.toString());
+    }
+    // provenance records the command line the report was made with, and the build's version
+    assertEquals(List.of("--ensemble", store + "#v000001", "--test", data + "/test", "--ood", data + "/ood",
+        "--report", report, "--master", "local[2]"), new ObjectMapper().convertValue(
+            metrics.path("provenance").path("arguments"), List.class));
+    assertTrue(metrics.path("provenance").path("deepensVersion").asText().matches("\\d+\\.\\d+\\.\\d+.*"),
+        metrics.path("provenance").toString());
 
     // Epistemic uncertainty is higher on unseen classes than on seen ones, in the scored output itself.
     SparkSession spark = SparkSession.builder().master("local[1]").appName("e2e-check").getOrCreate();

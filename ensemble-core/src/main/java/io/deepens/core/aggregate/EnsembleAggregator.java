@@ -2,6 +2,7 @@ package io.deepens.core.aggregate;
 
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.metrics.ClassificationMetrics;
+import io.deepens.core.metrics.LogScore;
 import io.deepens.core.metrics.RegressionMetrics;
 import io.deepens.core.mixture.ClassificationUncertainty;
 import io.deepens.core.mixture.PosteriorMixture;
@@ -75,7 +76,7 @@ public final class EnsembleAggregator {
       if (classification) {
         probs[k] = out;
         for (int i = 0; i < rows; i++) {
-          logLik[k][i] = Math.log(out[i * classes + y[i]]);
+          logLik[k][i] = LogScore.of(out[i * classes + y[i]]);
         }
       } else {
         means[k] = new float[rows];
@@ -93,7 +94,7 @@ public final class EnsembleAggregator {
     switch (spec.ensemble().weighting()) {
       case STACKING -> weights = Stacking.fit(logLik, 10_000, 1e-10).weights();
       case PSEUDO_BMA -> weights = PseudoBma.weights(logLik, true,
-          Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.BOOTSTRAP, 1), 1000);
+          Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.WEIGHT_BOOTSTRAP, 0), 1000);
       default -> {
         weights = new double[m];
         java.util.Arrays.fill(weights, 1.0 / m);

@@ -9,7 +9,7 @@ import java.util.Locale;
  * probabilities {@code p_i} and labels {@code y_i}:
  * <ul>
  *   <li>{@code accuracy = (1/N) Σ 1[argmax_k p_ik = y_i]} (argmax takes the lowest index on ties);</li>
- *   <li>{@code nll = (1/N) Σ -log max(p_{i,y_i}, 1e-12)}. The clamp at {@value #NLL_FLOOR} keeps one exact zero on
+ *   <li>{@code nll = (1/N) Σ -log max(p_{i,y_i}, 1e-12)}. The clamp at {@value LogScore#FLOOR} ({@link LogScore}) keeps one exact zero on
  *       the true class from making the whole metric infinite (it caps a row's loss at 27.63 nats); it matches
  *       scikit-learn's {@code log_loss(..., eps=1e-12)} up to its renormalisation (a difference of order 1e-12);</li>
  *   <li>{@code brier = (1/N) Σ_i Σ_k (p_ik - 1[y_i = k])²}, the multi-class Brier score (Brier 1950), in [0, 2];</li>
@@ -23,8 +23,6 @@ import java.util.Locale;
 public final class ClassificationMetrics implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  /** Probability floor in the NLL. */
-  public static final double NLL_FLOOR = 1e-12;
   /** Default number of confidence bins, as in Guo et al. 2017. */
   public static final int DEFAULT_BINS = 15;
   private static final double SUM_TOLERANCE = 1e-3;
@@ -134,7 +132,7 @@ public final class ClassificationMetrics implements Serializable {
     if (hit) {
       correct++;
     }
-    nllSum -= Math.log(Math.max(p[off + label], NLL_FLOOR));
+    nllSum -= LogScore.of(p[off + label]);
     brierSum += brier;
     final int b = bin(bestP);
     binCount[b]++;

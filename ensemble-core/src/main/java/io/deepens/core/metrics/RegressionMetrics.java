@@ -128,11 +128,6 @@ public final class RegressionMetrics implements Serializable {
         Arrays.toString(levels), centralProbability));
   }
 
-  /** A copy of the tracked central probabilities. */
-  public double[] levels() {
-    return levels.clone();
-  }
-
   /**
    * {@code z_c = Φ⁻¹((1 + c)/2)}, i.e. the z with {@code erf(z/√2) = c}, found by bisection to full double precision.
    */

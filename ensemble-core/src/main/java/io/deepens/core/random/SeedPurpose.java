@@ -2,7 +2,14 @@ package io.deepens.core.random;
 
 /**
  * What a derived seed is for. Each purpose has a fixed code that enters the hash (not the ordinal), so adding a
- * purpose never changes existing seeds.
+ * purpose never changes existing seeds. Every use of randomness has its own purpose: two uses that shared one (a
+ * different member or epoch value was their only difference) could draw the same seed.
+ *
+ * <p>History: until December 2026 pseudo-BMA's Bayesian bootstrap drew with {@code BOOTSTRAP} (member 0, epoch 1)
+ * and Monte Carlo dropout passes with {@code DROPOUT}, their stream index in the epoch slot (so scoring stream b
+ * shared its seed with training epoch b's dropout masks). They now have {@link #WEIGHT_BOOTSTRAP},
+ * {@link #MC_VALIDATION} and {@link #MC_SCORING}: pseudo-BMA weights and everything computed from Monte Carlo
+ * dropout passes differ from those of earlier builds for the same ensemble seed (the store format is unchanged).
  */
 public enum SeedPurpose {
   /** Weight initialisation (epoch 0). */
@@ -16,7 +23,16 @@ public enum SeedPurpose {
   /** The order in which the member's rows arrive in its partition (epoch 0). */
   ROW_ORDER(5),
   /** The deterministic validation split (member 0, epoch 0: one split for the whole ensemble). */
-  VALIDATION_SPLIT(6);
+  VALIDATION_SPLIT(6),
+  /** The Bayesian bootstrap (Dirichlet draws) of pseudo-BMA weights (member 0, epoch 0: one for the ensemble). */
+  WEIGHT_BOOTSTRAP(7),
+  /** A member's Monte Carlo dropout passes over the validation rows after training (epoch 0). */
+  MC_VALIDATION(8),
+  /**
+   * A member's Monte Carlo dropout passes at scoring and evaluation; the epoch slot holds the batch's stream
+   * (partition and batch number), so every batch gets its own masks.
+   */
+  MC_SCORING(9);
 
   private final int code;
 

@@ -29,7 +29,7 @@ import java.nio.charset.StandardCharsets;
  */
 public final class Seeds {
   /** The golden-ratio increment of SplitMix64. */
-  static final long GAMMA = 0x9E3779B97F4A7C15L;
+  public static final long GAMMA = 0x9E3779B97F4A7C15L;
 
   private Seeds() {}
 

@@ -1,5 +1,7 @@
 package io.deepens.core.spec;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.deepens.core.InvalidInputException;
 import java.util.List;
 
@@ -38,6 +40,44 @@ public record DataSpec(
         InvalidInputException.check(
             inputShape.get(i) >= 1, "data.inputShape[%d] must be >= 1, found %d", i, inputShape.get(i));
       }
+    }
+  }
+
+  static final String FEATURES = "features";
+  static final String LABEL = "label";
+  static final String CLASSES = "classes";
+  static final String KEY = "key";
+  static final String VALIDATION = "validation";
+  static final String INPUT_SHAPE = "inputShape";
+  /** The keys under {@code data}, in canonical order. */
+  static final List<String> KEYS = List.of(FEATURES, LABEL, CLASSES, KEY, VALIDATION, INPUT_SHAPE);
+
+  /** Reads {@code data}; {@code classes} is required for classification. */
+  static DataSpec read(SpecNode d, boolean classification) {
+    List<String> features = d.stringOrStringList(FEATURES);
+    String label = d.string(LABEL, null, true);
+    int classes = d.integer(CLASSES, 0, classification);
+    String key = d.string(KEY, null, false);
+    ValidationSpec validation = ValidationSpec.read(d.obj(VALIDATION, ValidationSpec.KEYS));
+    List<Integer> inputShape = d.has(INPUT_SHAPE) ? d.intList(INPUT_SHAPE) : null;
+    return new DataSpec(features, label, classes, key, validation, inputShape);
+  }
+
+  /** Writes every key with its value; {@code classes} only for classification (regression has 0). */
+  void write(ObjectNode o) {
+    ArrayNode feats = o.putArray(FEATURES);
+    features.forEach(feats::add);
+    o.put(LABEL, label);
+    if (classes != 0) {
+      o.put(CLASSES, classes);
+    }
+    if (key != null) {
+      o.put(KEY, key);
+    }
+    validation.write(o.putObject(VALIDATION));
+    if (inputShape != null) {
+      ArrayNode shape = o.putArray(INPUT_SHAPE);
+      inputShape.forEach(shape::add);
     }
   }
 

@@ -1,6 +1,8 @@
 package io.deepens.core.spec;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.deepens.core.InvalidInputException;
+import java.util.List;
 
 /**
  * The ensemble as a whole.
@@ -19,5 +21,33 @@ public record EnsembleSection(
     InvalidInputException.check(weighting != null, "ensemble.weighting must be given");
     InvalidInputException.check(
         mcDropoutSamples >= 0, "ensemble.mcDropoutSamples must be >= 0 (0 = off), found %d", mcDropoutSamples);
+  }
+
+  static final String MEMBERS = "members";
+  static final String SEED = "seed";
+  static final String BOOTSTRAP = "bootstrap";
+  static final String WEIGHTING = "weighting";
+  static final String TEMPERATURE = "temperature";
+  static final String MC_DROPOUT_SAMPLES = "mcDropoutSamples";
+  /** The keys under {@code ensemble}, in canonical order. */
+  static final List<String> KEYS = List.of(MEMBERS, SEED, BOOTSTRAP, WEIGHTING, TEMPERATURE, MC_DROPOUT_SAMPLES);
+
+  static EnsembleSection read(SpecNode e) {
+    int members = e.integer(MEMBERS, 5, false);
+    long seed = e.lng(SEED, 0L);
+    boolean bootstrap = e.bool(BOOTSTRAP, false);
+    Weighting weighting = e.choice(WEIGHTING, Weighting.class, Weighting.UNIFORM, false);
+    boolean temperature = e.bool(TEMPERATURE, false);
+    int mc = e.integer(MC_DROPOUT_SAMPLES, 0, false);
+    return new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc);
+  }
+
+  void write(ObjectNode o) {
+    o.put(MEMBERS, members);
+    o.put(SEED, seed);
+    o.put(BOOTSTRAP, bootstrap);
+    o.put(WEIGHTING, weighting.key());
+    o.put(TEMPERATURE, temperature);
+    o.put(MC_DROPOUT_SAMPLES, mcDropoutSamples);
   }
 }

@@ -1,11 +1,16 @@
 package io.deepens.core.spec;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.nio.file.Path;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -25,11 +30,11 @@ public record EnsembleSpec(
     TrainingSpec training,
     EnsembleSection ensemble,
     ResourcesSpec resources) {
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+  private static final Pattern NAME_PATTERN = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
   public EnsembleSpec {
     InvalidInputException.check(
-        name != null && NAME.matcher(name).matches(),
+        name != null && NAME_PATTERN.matcher(name).matches(),
         "name must be 1-128 characters of letters, digits, '.', '_' or '-' starting with a letter or digit, found %s",
         name);
     InvalidInputException.check(task != null, "task must be given");
@@ -83,9 +88,46 @@ public record EnsembleSpec(
         ensemble, resources);
   }
 
+  static final String NAME = "name";
+  static final String TASK = "task";
+  static final String DATA = "data";
+  static final String NETWORK = "network";
+  static final String TRAINING = "training";
+  static final String ENSEMBLE = "ensemble";
+  static final String RESOURCES = "resources";
+  /** The top-level keys, in canonical order. */
+  static final List<String> KEYS = List.of(NAME, TASK, DATA, NETWORK, TRAINING, ENSEMBLE, RESOURCES);
+
+  /**
+   * Reads a whole spec document, section by section, each section record reading its own keys ({@code resources}
+   * may be left out); {@code base} resolves {@code network.configPath}.
+   */
+  static EnsembleSpec read(JsonNode document, Path base) {
+    SpecNode root = new SpecNode(document, "", KEYS);
+    String name = root.string(NAME, null, true);
+    Task task = root.choice(TASK, Task.class, null, true);
+    for (String section : List.of(DATA, NETWORK, TRAINING, ENSEMBLE)) {
+      root.require(section);
+    }
+    DataSpec data = DataSpec.read(root.obj(DATA, DataSpec.KEYS), task == Task.CLASSIFICATION);
+    NetworkSpec network = NetworkSpec.read(root.obj(NETWORK, NetworkSpec.KEYS), base);
+    TrainingSpec training = TrainingSpec.read(root.obj(TRAINING, TrainingSpec.KEYS));
+    EnsembleSection ensemble = EnsembleSection.read(root.obj(ENSEMBLE, EnsembleSection.KEYS));
+    ResourcesSpec resources = ResourcesSpec.read(root.obj(RESOURCES, ResourcesSpec.KEYS));
+    return new EnsembleSpec(name, task, data, network, training, ensemble, resources);
+  }
+
   /** The canonical JSON: every key with its resolved value, fixed order, compact. */
   public String toJson() {
-    return SpecLoader.toCanonicalJson(this);
+    ObjectNode root = JsonNodeFactory.instance.objectNode();
+    root.put(NAME, name);
+    root.put(TASK, task.key());
+    data.write(root.putObject(DATA));
+    network.write(root.putObject(NETWORK));
+    training.write(root.putObject(TRAINING));
+    ensemble.write(root.putObject(ENSEMBLE));
+    resources.write(root.putObject(RESOURCES));
+    return SpecLoader.write(root);
   }
 
   /** Reads JSON written by {@link #toJson()} (or any JSON with the spec-file keys), validated like a spec file. */

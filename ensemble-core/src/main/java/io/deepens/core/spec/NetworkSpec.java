@@ -1,7 +1,15 @@
 package io.deepens.core.spec;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.deepens.core.InvalidInputException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -56,6 +64,62 @@ public record NetworkSpec(
     } else {
       InvalidInputException.check(
           config == null, "network.config applies only to type dl4j-json, found type %s", type.key());
+    }
+  }
+
+  static final String TYPE = "type";
+  static final String HIDDEN = "hidden";
+  static final String ACTIVATION = "activation";
+  static final String DROPOUT = "dropout";
+  static final String BATCH_NORM = "batchNorm";
+  static final String CONV = "conv";
+  static final String CONFIG = "config";
+  /** Read only: a file whose text becomes {@code config}, relative to the spec file's folder. */
+  static final String CONFIG_PATH = "configPath";
+  /** The keys under {@code network}, in canonical order. */
+  static final List<String> KEYS = List.of(TYPE, HIDDEN, ACTIVATION, DROPOUT, BATCH_NORM, CONV, CONFIG, CONFIG_PATH);
+
+  /** Reads {@code network}; {@code configPath} is resolved against {@code base} and inlined as {@code config}. */
+  static NetworkSpec read(SpecNode n, Path base) {
+    NetworkType type = n.choice(TYPE, NetworkType.class, null, true);
+    List<Integer> hidden = n.has(HIDDEN) ? n.intList(HIDDEN) : List.of();
+    String activation = n.string(ACTIVATION, "relu", false).toLowerCase(Locale.ROOT);
+    double dropout = n.dbl(DROPOUT, 0.0, false);
+    boolean batchNorm = n.bool(BATCH_NORM, false);
+    List<ConvLayerSpec> conv = new ArrayList<>();
+    if (n.has(CONV)) {
+      n.forEachObject(CONV, "a list of {" + String.join(", ", ConvLayerSpec.KEYS) + "}", ConvLayerSpec.KEYS,
+          c -> conv.add(ConvLayerSpec.read(c)));
+    }
+    String config = n.string(CONFIG, null, false);
+    String configPath = n.string(CONFIG_PATH, null, false);
+    if (configPath != null) {
+      InvalidInputException.check(config == null, "network: give either config or configPath, not both");
+      Path p = base.resolve(configPath);
+      try {
+        config = Files.readString(p, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new InvalidInputException(n.child(CONFIG_PATH) + ": cannot read " + p + " ("
+            + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
+      }
+    }
+    return new NetworkSpec(type, hidden, activation, dropout, batchNorm, conv, config);
+  }
+
+  /** Writes every key with its value; {@code conv} for the cnn preset, {@code config} for dl4j-json. */
+  void write(ObjectNode o) {
+    o.put(TYPE, type.key());
+    ArrayNode h = o.putArray(HIDDEN);
+    hidden.forEach(h::add);
+    o.put(ACTIVATION, activation);
+    o.put(DROPOUT, dropout);
+    o.put(BATCH_NORM, batchNorm);
+    if (type == NetworkType.CNN) {
+      ArrayNode blocks = o.putArray(CONV);
+      conv.forEach(c -> c.write(blocks.addObject()));
+    }
+    if (config != null) {
+      o.put(CONFIG, config);
     }
   }
 }

@@ -1,6 +1,8 @@
 package io.deepens.core.spec;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.deepens.core.InvalidInputException;
+import java.util.List;
 
 /**
  * What one member task asks of an executor.
@@ -16,6 +18,22 @@ public record ResourcesSpec(int threadsPerMember, double gpusPerMember) {
         isValidGpuAmount(gpusPerMember),
         "resources.gpusPerMember must be a whole number >= 0 or a fraction 1/n with n >= 2 (0.5, 0.25, 0.2, ...),"
             + " found %s", gpusPerMember);
+  }
+
+  static final String THREADS_PER_MEMBER = "threadsPerMember";
+  static final String GPUS_PER_MEMBER = "gpusPerMember";
+  /** The keys under {@code resources}, in canonical order. */
+  static final List<String> KEYS = List.of(THREADS_PER_MEMBER, GPUS_PER_MEMBER);
+
+  static ResourcesSpec read(SpecNode r) {
+    int threads = r.integer(THREADS_PER_MEMBER, 1, false);
+    double gpus = r.dbl(GPUS_PER_MEMBER, 0.0, false);
+    return new ResourcesSpec(threads, gpus);
+  }
+
+  void write(ObjectNode o) {
+    o.put(THREADS_PER_MEMBER, threadsPerMember);
+    o.put(GPUS_PER_MEMBER, gpusPerMember);
   }
 
   /** True for 0, 1, 2, ... and for 1/n (n >= 2) up to a relative error of 1e-3 (so 0.333 means 1/3). */

@@ -1,6 +1,8 @@
 package io.deepens.core.spec;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.deepens.core.InvalidInputException;
+import java.util.List;
 
 /**
  * How each member trains.
@@ -39,6 +41,39 @@ public record TrainingSpec(
     InvalidInputException.check(
         earlyStoppingPatience >= 0,
         "training.earlyStopping.patience must be >= 0 (0 = off), found %d", earlyStoppingPatience);
+  }
+
+  static final String OPTIMIZER = "optimizer";
+  static final String LEARNING_RATE = "learningRate";
+  static final String SCHEDULE = "schedule";
+  static final String WEIGHT_DECAY = "weightDecay";
+  static final String BATCH_SIZE = "batchSize";
+  static final String EPOCHS = "epochs";
+  static final String EARLY_STOPPING = "earlyStopping";
+  static final String PATIENCE = "patience";
+  /** The keys under {@code training}, in canonical order. */
+  static final List<String> KEYS =
+      List.of(OPTIMIZER, LEARNING_RATE, SCHEDULE, WEIGHT_DECAY, BATCH_SIZE, EPOCHS, EARLY_STOPPING);
+
+  static TrainingSpec read(SpecNode t) {
+    Optimizer optimizer = t.choice(OPTIMIZER, Optimizer.class, Optimizer.ADAM, false);
+    double learningRate = t.dbl(LEARNING_RATE, 1e-3, false);
+    ScheduleSpec schedule = ScheduleSpec.read(t, SCHEDULE);
+    double weightDecay = t.dbl(WEIGHT_DECAY, 0.0, false);
+    int batchSize = t.integer(BATCH_SIZE, 128, false);
+    int epochs = t.integer(EPOCHS, 10, false);
+    int patience = t.obj(EARLY_STOPPING, List.of(PATIENCE)).integer(PATIENCE, 0, false);
+    return new TrainingSpec(optimizer, learningRate, schedule, weightDecay, batchSize, epochs, patience);
+  }
+
+  void write(ObjectNode o) {
+    o.put(OPTIMIZER, optimizer.key());
+    o.put(LEARNING_RATE, learningRate);
+    schedule.write(o.putObject(SCHEDULE));
+    o.put(WEIGHT_DECAY, weightDecay);
+    o.put(BATCH_SIZE, batchSize);
+    o.put(EPOCHS, epochs);
+    o.putObject(EARLY_STOPPING).put(PATIENCE, earlyStoppingPatience);
   }
 
   /** The learning rate of epoch {@code epoch} (0-based). */

@@ -1,6 +1,8 @@
 package io.deepens.core.spec;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.deepens.core.InvalidInputException;
+import java.util.List;
 
 /**
  * Where validation rows come from: a deterministic fraction of the training table (chosen by a hash of the row
@@ -19,5 +21,23 @@ public record ValidationSpec(double fraction, String table) {
     InvalidInputException.check(
         table == null || fraction == 0,
         "data.validation: give either fraction or table, not both (fraction %s, table %s)", fraction, table);
+  }
+
+  static final String FRACTION = "fraction";
+  static final String TABLE = "table";
+  /** The keys under {@code data.validation}, in canonical order. */
+  static final List<String> KEYS = List.of(FRACTION, TABLE);
+
+  /** Reads {@code data.validation}; fraction defaults to 0.1 without a table, 0 with one. */
+  static ValidationSpec read(SpecNode v) {
+    String table = v.string(TABLE, null, false);
+    return new ValidationSpec(v.dbl(FRACTION, table == null ? 0.1 : 0.0, false), table);
+  }
+
+  void write(ObjectNode o) {
+    o.put(FRACTION, fraction);
+    if (table != null) {
+      o.put(TABLE, table);
+    }
   }
 }

@@ -45,6 +45,21 @@ public record Manifest(
     Map<String, String> files,
     Map<String, Object> provenance) {
 
+  /**
+   * The layout version of {@code manifest.json}. History (changes of content that keep the layout, and so the
+   * number, are listed too, since a reader comparing versions across builds would see them):
+   *
+   * <ul>
+   *   <li>1: the first layout.
+   *   <li>1, December 2026: pseudo-BMA weights and, with {@code ensemble.mcDropoutSamples > 0}, the validation
+   *       passes (hence weights, temperature and validation metrics) draw from seed purposes of their own
+   *       ({@link io.deepens.core.random.SeedPurpose#WEIGHT_BOOTSTRAP}, {@code MC_VALIDATION}, {@code MC_SCORING}):
+   *       the same spec and seed publish other numbers there than earlier builds; member files are unchanged.
+   *       {@code provenance.arguments} holds the command line (values of secret-looking {@code --conf} keys and
+   *       URI passwords removed) instead of an empty list, and {@code provenance.deepensVersion} the build's
+   *       project version instead of a literal.
+   * </ul>
+   */
   public static final int FORMAT_VERSION = 1;
 
   /**

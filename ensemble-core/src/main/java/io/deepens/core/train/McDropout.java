@@ -26,7 +26,7 @@ public final class McDropout {
     float[][] out = new float[samples][];
     synchronized (network.model()) {
       for (int s = 0; s < samples; s++) {
-        Nd4j.getRandom().setSeed(Seeds.mix64(seed ^ Seeds.mix64(s + 0x9E3779B97F4A7C15L)));
+        Nd4j.getRandom().setSeed(Seeds.mix64(seed ^ Seeds.mix64(s + Seeds.GAMMA)));
         out[s] = MemberModels.toOutputs(network, network.outputWithDropout(x));
       }
     }

@@ -79,8 +79,6 @@ public final class MemberTrainer {
    * weights orders of magnitude below 1e6.
    */
   static final double MAX_ABS_WEIGHT = 1e6;
-  /** Probabilities below this are clipped when computing the validation NLL. */
-  static final double MIN_PROBABILITY = 1e-12;
   /**
    * System property: "false" turns off the lean training step ({@link MlpTrainingStep}) and trains every network
    * with {@code net.fit}.
@@ -458,7 +456,7 @@ public final class MemberTrainer {
           float y = validation.label(r0 + i);
           if (classification) {
             int c = classIndex(y, r0 + i, "validation");
-            nll -= Math.log(Math.max(o[i * k + c], MIN_PROBABILITY));
+            nll -= io.deepens.core.metrics.LogScore.of(o[i * k + c]);
             int arg = 0;
             for (int j = 1; j < k; j++) {
               if (o[i * k + j] > o[i * k + arg]) {

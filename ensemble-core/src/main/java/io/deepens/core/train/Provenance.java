@@ -9,7 +9,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * so every report carries them.
  *
  * @param specSha256 {@link io.deepens.core.spec.EnsembleSpec#sha256()}
- * @param deepensVersion deepens' version ("development" outside a packaged jar)
+ * @param deepensVersion deepens' version ({@link #buildVersion()})
  * @param dl4jVersion deeplearning4j-nn version
  * @param nd4jVersion nd4j-api version
  * @param javaVersion {@code java.version}
@@ -33,10 +33,9 @@ public record Provenance(
 
   /** The provenance of this JVM now. */
   public static Provenance current(String specSha256) {
-    String deepens = Provenance.class.getPackage().getImplementationVersion();
     return new Provenance(
         specSha256,
-        deepens == null ? "development" : deepens,
+        buildVersion(),
         mavenVersion("org.deeplearning4j", "deeplearning4j-nn"),
         mavenVersion("org.nd4j", "nd4j-api"),
         System.getProperty("java.version"),
@@ -45,6 +44,31 @@ public record Provenance(
         System.getProperty("os.arch"),
         Nd4j.getBackend().getClass().getName(),
         MemberTrainer.currentThreads());
+  }
+
+  /**
+   * deepens' version: the jar manifest's {@code Implementation-Version} when a packager set one, else the project
+   * version the build wrote into {@code io/deepens/core/version.properties}, else "unknown" (classes compiled
+   * outside Maven).
+   */
+  public static String buildVersion() {
+    String v = Provenance.class.getPackage().getImplementationVersion();
+    if (v != null && !v.isBlank()) {
+      return v;
+    }
+    try (InputStream in = Provenance.class.getResourceAsStream("/io/deepens/core/version.properties")) {
+      if (in != null) {
+        Properties p = new Properties();
+        p.load(in);
+        String built = p.getProperty("version", "");
+        if (!built.isBlank() && !built.startsWith("${")) {
+          return built;
+        }
+      }
+    } catch (java.io.IOException e) {
+      // fall through
+    }
+    return "unknown";
   }
 
   private static String mavenVersion(String group, String artifact) {

@@ -43,7 +43,7 @@ final class LogLikelihoods {
       if (!any) {
         throw new InvalidInputException(String.format(Locale.ROOT,
             "row %d: every member has log-likelihood -Infinity (probability 0 for the truth), so no weights can give "
-                + "it a finite log score; clamp probabilities (e.g. at 1e-12) before taking logs", i));
+                + "it a finite log score; floor probabilities before taking logs (io.deepens.core.metrics.LogScore)", i));
       }
     }
     return rows;

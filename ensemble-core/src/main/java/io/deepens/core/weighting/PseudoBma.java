@@ -42,7 +42,7 @@ public final class PseudoBma {
     }
     InvalidInputException.check(anyAlive,
         "every member has log-likelihood -Infinity on some row, so every elpd is -Infinity and pseudo-BMA weights are "
-            + "undefined; clamp probabilities (e.g. at 1e-12) before taking logs");
+            + "undefined; floor probabilities before taking logs (io.deepens.core.metrics.LogScore)");
     final double[] elpd = new double[members];
     if (!bayesianBootstrap) {
       for (int m = 0; m < members; m++) {

@@ -1,6 +1,7 @@
 package io.deepens.core.weighting;
 
 import io.deepens.core.InvalidInputException;
+import io.deepens.core.metrics.LogScore;
 import io.deepens.core.mixture.PosteriorMixture;
 import java.util.Locale;
 
@@ -10,7 +11,7 @@ import java.util.Locale;
  * the mixture of tempered members,
  * <pre>  NLL(T) = -(1/n) Σ_i log max(Σ_m w_m p_{m,T}(y_i | x_i), 1e-12),   p_{m,T}(k) ∝ p_m(k)^{1/T} = softmax(logits_m/T)_k,</pre>
  * exactly the mixture that {@link PosteriorMixture#withTemperature} applies at scoring time, with the same 1e-12
- * floor as {@code ClassificationMetrics.nll}. {@code T > 1} softens over-confident members.
+ * floor ({@link LogScore}) as {@code ClassificationMetrics.nll}. {@code T > 1} softens over-confident members.
  *
  * <p>The search is one-dimensional on {@code u = log T} over {@code [log 0.05, log 20]}: a grid of
  * {@value #GRID_POINTS} points locates the best bracket (for a single member NLL is convex in 1/T, hence unimodal in
@@ -23,7 +24,6 @@ public final class TemperatureScaling {
   public static final double MIN_TEMPERATURE = 0.05;
   public static final double MAX_TEMPERATURE = 20;
   static final int GRID_POINTS = 49;
-  private static final double LOG_FLOOR = Math.log(1e-12);
   private static final double INV_PHI = (Math.sqrt(5) - 1) / 2;
 
   /**
@@ -178,7 +178,7 @@ public final class TemperatureScaling {
         }
         final double logMix = mixMax == Double.NEGATIVE_INFINITY ? Double.NEGATIVE_INFINITY
             : mixMax + Math.log(mixSum);
-        total -= Math.max(logMix, LOG_FLOOR);
+        total -= LogScore.ofLog(logMix);
       }
       return total / rows;
     }

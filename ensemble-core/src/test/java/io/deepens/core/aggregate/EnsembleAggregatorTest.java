@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -107,6 +108,40 @@ class EnsembleAggregatorTest {
         LABELS));
     assertEquals(true, e.getMessage().contains("member 1 gave 1 Monte Carlo passes, member 0 gave 2"),
         e.getMessage());
+  }
+
+  @Test
+  void stackingCompletesWhenEveryMemberUnderflowsOnARow() {
+    // Row 2's true class 0 gets float probability 0 from both members (an underflowed softmax). Before the floor,
+    // its log-likelihood was -Infinity for every member and stacking refused the whole fit after all members had
+    // trained. With log max(p, 1e-12) that row adds the constant log 1e-12 to every weighting, so the weights are
+    // those of rows 0 and 1 alone: maximise log(0.9w + 0.4(1-w)) + log(0.3w + 0.8(1-w)); the derivative
+    // 0.5/(0.4 + 0.5w) - 0.5/(0.8 - 0.5w) vanishes at w = 0.4, where both rows' mixture probability is 0.6.
+    EnsembleSpec stacking = SpecLoader.parse("""
+        name: underflow
+        task: classification
+        data: {features: x, label: y, classes: 2}
+        network: {type: mlp, hidden: [4]}
+        training: {epochs: 1}
+        ensemble: {members: 2, weighting: stacking}
+        """, "t");
+    float[] a = {0.9f, 0.1f, 0.7f, 0.3f, 0f, 1f};
+    float[] b = {0.4f, 0.6f, 0.2f, 0.8f, 0f, 1f};
+    EnsembleAggregator.Fit f = EnsembleAggregator.fit(stacking,
+        List.of(new MemberPredictions(0, a, 2), new MemberPredictions(1, b, 2)), new float[] {0, 1, 0});
+    assertTrue(Double.isFinite(f.weights()[0]) && Double.isFinite(f.weights()[1]), Arrays.toString(f.weights()));
+    // EM stops once an update improves the mean log score by < 1e-10; its curvature in w here is
+    // (0.25/0.36 + 0.25/0.36)/3 = 0.463, so a score gap of 1e-9 allows |w - 0.4| <= sqrt(2e-9/0.463) = 6.6e-5
+    double w = f.weights()[0];
+    double score = (Math.log(0.9 * w + 0.4 * (1 - w)) + Math.log(0.3 * w + 0.8 * (1 - w))) / 3;
+    assertEquals(2 * Math.log(0.6) / 3, score, 1e-9, "mean log score at the fitted weights vs at the optimum");
+    assertEquals(0.4, w, 1e-4);
+    assertEquals(1.0, f.weights()[0] + f.weights()[1], 1e-12);
+    double mix0 = 0.9 * w + 0.4 * (1 - w);
+    double mix1 = 0.3 * w + 0.8 * (1 - w);
+    assertEquals(-(Math.log(mix0) + Math.log(mix1) + Math.log(1e-12)) / 3, (double) ensemble(f).get("nll"), 1e-7,
+        "float probabilities (relative error 6e-8)");
+    assertEquals(-(Math.log(0.9f) + Math.log(0.3f) + Math.log(1e-12)) / 3, (double) member(f, 0).get("nll"), 1e-9);
   }
 
   private static float[] concat(float[] x, float[] z) {

@@ -40,6 +40,29 @@ class SeedsTest {
   }
 
   @Test
+  void everyUseOfRandomnessHasItsOwnPurpose() {
+    Set<Integer> codes = new HashSet<>();
+    for (SeedPurpose p : SeedPurpose.values()) {
+      assertTrue(codes.add(p.code()), "purpose codes are distinct: " + p);
+    }
+    long seed = 20261127L;
+    for (int m = 0; m < 8; m++) {
+      for (int b = 0; b < 256; b++) {
+        // scoring stream b and training epoch b of the same member draw different dropout masks
+        assertNotEquals(Seeds.derive(seed, m, SeedPurpose.DROPOUT, b), Seeds.derive(seed, m, SeedPurpose.MC_SCORING, b));
+        assertNotEquals(Seeds.derive(seed, m, SeedPurpose.DROPOUT, b),
+            Seeds.derive(seed, m, SeedPurpose.MC_VALIDATION, 0));
+        // pseudo-BMA's Bayesian bootstrap is not member 0's (or any member's) bootstrap resample
+        assertNotEquals(Seeds.derive(seed, 0, SeedPurpose.WEIGHT_BOOTSTRAP, 0),
+            Seeds.derive(seed, m, SeedPurpose.BOOTSTRAP, b));
+      }
+    }
+    assertEquals(7, SeedPurpose.WEIGHT_BOOTSTRAP.code());
+    assertEquals(8, SeedPurpose.MC_VALIDATION.code());
+    assertEquals(9, SeedPurpose.MC_SCORING.code());
+  }
+
+  @Test
   void derivedSeedsArePinned() {
     // A change of the splitting scheme changes every ensemble trained so far: it must be deliberate.
     assertEquals(0x37E2DF5D1E7C1D73L, Seeds.derive(20261127L, 0, SeedPurpose.INIT, 0));

@@ -46,20 +46,4 @@ class MemberCheckpointTest {
     assertThrows(InvalidInputException.class,
         () -> new MemberCheckpoint(0, "abc", 2, 0, 1, 0, false, List.of(), new byte[] {1}, null));
   }
-
-  @Test
-  void directoryCheckpointerReplacesTheLatest(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-      throws java.io.IOException {
-    DirectoryCheckpointer store = new DirectoryCheckpointer(dir);
-    assertTrue(store.latest(4).isEmpty());
-    EpochMetrics e0 = new EpochMetrics(0, 1.0, null, null, null, null, 1);
-    store.save(4, new MemberCheckpoint(4, "s", 1, 0, 1.0, 0, false, List.of(e0), new byte[] {1}, null));
-    store.save(4, new MemberCheckpoint(4, "s", 2, 0, 1.0, 1, false,
-        List.of(e0, new EpochMetrics(1, 2.0, null, null, null, null, 1)), new byte[] {2}, null));
-    assertEquals(2, store.latest(4).orElseThrow().epochsCompleted());
-    assertEquals(dir.resolve("m-004").resolve("checkpoint.bin"), store.file(4));
-    try (var files = java.nio.file.Files.list(dir.resolve("m-004"))) {
-      assertEquals(1, files.count(), "no temporary files are left behind");
-    }
-  }
 }

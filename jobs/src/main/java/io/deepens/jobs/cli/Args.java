@@ -12,9 +12,11 @@ public final class Args {
   private final String command;
   private final Map<String, List<String>> values = new LinkedHashMap<>();
   private final List<String> positional = new ArrayList<>();
+  private final List<String> argv;
 
-  private Args(String command) {
+  private Args(String command, List<String> argv) {
     this.command = command;
+    this.argv = argv;
   }
 
   /**
@@ -22,7 +24,7 @@ public final class Args {
    * @param flags known options taking none
    */
   public static Args parse(String command, String[] argv, int from, Set<String> options, Set<String> flags) {
-    Args a = new Args(command);
+    Args a = new Args(command, List.of(java.util.Arrays.copyOfRange(argv, from, argv.length)));
     for (int i = from; i < argv.length; i++) {
       String s = argv[i];
       if (s.startsWith("--")) {
@@ -95,6 +97,11 @@ public final class Args {
     } catch (NumberFormatException e) {
       throw new InvalidInputException(command + ": --" + name + " must be a whole number, found '" + v + "'");
     }
+  }
+
+  /** The command's arguments as given on the command line (for provenance; may hold credentials). */
+  public List<String> argv() {
+    return argv;
   }
 
   public List<String> positional() {

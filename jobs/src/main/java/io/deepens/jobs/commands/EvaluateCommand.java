@@ -73,7 +73,7 @@ public final class EvaluateCommand implements Command {
     Dataset<Row> testDf = Tables.read(spark, test, a.get("format"));
     Dataset<Row> oodDf = ood == null ? null : Tables.read(spark, ood, a.get("format"));
     SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, batch).evaluate(testDf, oodDf);
-    EvaluationReport report = toReport(ref.store(), e, test, ood);
+    EvaluationReport report = toReport(ref.store(), e, test, ood, a.argv());
     ReportWriter.write(report, reportDir);
     printTable(report, System.out);
     Outcome.set("evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
@@ -82,16 +82,19 @@ public final class EvaluateCommand implements Command {
     return ExitCode.OK;
   }
 
-  static EvaluationReport toReport(String store, SparkEvaluator.Evaluation e, String test, String ood) {
+  static EvaluationReport toReport(String store, SparkEvaluator.Evaluation e, String test, String ood,
+      List<String> argv) {
     boolean hasOod = ood != null;
     MetricSet ens = metricSet(e.ensemble(), hasOod, e.aurocEntropy(), e.aurocMi(), e.auprEntropy());
     List<MetricSet> members = new ArrayList<>();
     for (int k = 0; k < e.members().length; k++) {
-      // A single member has no epistemic part: its mutual information is 0 everywhere, so its MI AUROC is 0.5.
-      members.add(metricSet(e.members()[k], hasOod, e.memberAurocEntropy()[k], 0.5, e.memberAuprEntropy()[k]));
+      // A member's own mutual information is over its Monte Carlo dropout passes; without passes it is 0 on every
+      // row and its AUROC undefined: null in the report, not the 0.5 of a constant score.
+      Double mi = e.memberAurocMi() == null ? null : e.memberAurocMi()[k];
+      members.add(metricSet(e.members()[k], hasOod, e.memberAurocEntropy()[k], mi, e.memberAuprEntropy()[k]));
     }
     ReliabilityDiagram rd = e.ensemble().reliability();
-    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("evaluate", null));
+    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("evaluate", argv));
     provenance.put("test", test);
     provenance.put("ood", ood);
     provenance.put("aurocMethod", e.exactAuroc() ? "exact" : "binned (max error " + e.aurocMaxError() + ")");
@@ -134,7 +137,7 @@ public final class EvaluateCommand implements Command {
     return new Curve(c.fpr(), c.tpr());
   }
 
-  private static MetricSet metricSet(ClassificationMetrics m, boolean ood, double aurocE, double aurocMi,
+  private static MetricSet metricSet(ClassificationMetrics m, boolean ood, double aurocE, Double aurocMi,
       double auprE) {
     return new MetricSet(m.accuracy(), m.nll(), m.brier(), m.ece(), ood ? aurocE : null, ood ? aurocMi : null,
         ood ? auprE : null);
@@ -153,11 +156,15 @@ public final class EvaluateCommand implements Command {
     out.printf(Locale.ROOT, "(%d test rows%s; %d members, effective %.2f%s)%n", r.testRows(),
         ood ? ", " + r.oodRows() + " OOD rows" : "", r.members().size(), r.effectiveMembers(),
         r.temperature() == null ? "" : String.format(Locale.ROOT, ", temperature %.3f", r.temperature()));
+    if (ood && r.members().stream().anyMatch(m -> !m.hasAurocMi())) {
+      out.println("(AUROC(MI) n/a: a member without Monte Carlo dropout passes has mutual information 0 on every row)");
+    }
   }
 
   private static void row(PrintStream out, String name, MetricSet m, boolean ood) {
     out.printf(Locale.ROOT, "%-12s %9.4f %9.4f %9.4f %9.4f%s%n", name, m.accuracy(), m.nll(), m.brier(), m.ece(),
-        ood ? String.format(Locale.ROOT, " %13.4f %10.4f", m.aurocEntropy(), m.aurocMi()) : "");
+        ood ? String.format(Locale.ROOT, " %13.4f %10s", m.aurocEntropy(),
+            m.hasAurocMi() ? String.format(Locale.ROOT, "%.4f", m.aurocMi()) : "n/a") : "");
   }
 
 }

@@ -99,7 +99,7 @@ public final class TrainCommand implements Command {
         .withZone(ZoneOffset.UTC).format(java.time.Instant.now()));
     String format = a.get("format");
     String valUri = a.get("validation", spec.data().validation().table());
-    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("train", null));
+    Map<String, Object> provenance = new LinkedHashMap<>(Provenance.of("train", a.argv()));
     TrainingRun.Request request = new TrainingRun.Request(spec, store, runId, data,
         () -> Tables.read(SparkSession.active(), data, format),
         valUri == null ? null : () -> Tables.read(SparkSession.active(), valUri, format), a.get("warm-start"),

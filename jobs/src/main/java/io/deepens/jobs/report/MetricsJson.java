@@ -10,7 +10,9 @@ import java.nio.file.Path;
 
 /**
  * Writes metrics.json. Keys are snake_case; a metric object holds {@code accuracy}, {@code nll}, {@code brier},
- * {@code ece} and, with an OOD table, {@code auroc_entropy}, {@code auroc_mi}, {@code aupr_entropy}.
+ * {@code ece} and, with an OOD table, {@code auroc_entropy}, {@code auroc_mi}, {@code aupr_entropy}
+ * ({@code auroc_mi} is null for a member without Monte Carlo dropout passes: its mutual information is 0 on every
+ * row).
  *
  * <pre>
  * { "format_version": 1, "ensemble_uri", "version", "test_rows", "ood_rows" (null without OOD),
@@ -87,7 +89,11 @@ final class MetricsJson {
     n.put("ece", m.ece());
     if (m.hasOod()) {
       n.put("auroc_entropy", m.aurocEntropy());
-      n.put("auroc_mi", m.aurocMi());
+      if (m.hasAurocMi()) {
+        n.put("auroc_mi", m.aurocMi());
+      } else {
+        n.putNull("auroc_mi"); // a member without Monte Carlo passes: its mutual information is 0 on every row
+      }
       n.put("aupr_entropy", m.auprEntropy());
     }
     return n;

@@ -84,7 +84,8 @@ final class ReportPage {
       Column col = columns.get(c);
       best[c] = Double.NaN;
       for (MetricSet row : rows) {
-        double v = col.value().apply(row);
+        Double boxed = col.value().apply(row);
+        double v = boxed == null ? Double.NaN : boxed;
         if (!Double.isNaN(v) && (Double.isNaN(best[c]) || (col.higherIsBetter() ? v > best[c] : v < best[c]))) {
           best[c] = v;
         }
@@ -109,8 +110,14 @@ final class ReportPage {
         cell(h, rowId + ".weight", r.weights()[i], false);
       }
       for (int c = 0; c < columns.size(); c++) {
-        double v = columns.get(c).value().apply(rows.get(i));
-        cell(h, rowId + "." + columns.get(c).key(), v, v == best[c]);
+        Double v = columns.get(c).value().apply(rows.get(i));
+        if (v == null) {
+          h.append("<td data-key=\"").append(rowId).append('.').append(columns.get(c).key())
+              .append("\" title=\"undefined: without Monte Carlo dropout passes a member's mutual information is 0 "
+                  + "on every row\">n/a</td>");
+        } else {
+          cell(h, rowId + "." + columns.get(c).key(), v, v == best[c]);
+        }
       }
       h.append("</tr>\n");
     }

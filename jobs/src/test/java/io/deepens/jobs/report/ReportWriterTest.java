@@ -13,6 +13,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -210,7 +211,41 @@ class ReportWriterTest {
         r.reliabilityConfidence(), r.reliabilityAccuracy(), r.histogramEdgesEntropy(), r.entropyTest(),
         r.entropyOod(), r.histogramEdgesMi(), r.miTest(), r.miOod(), r.rocEntropy(), r.rocMi(), r.provenance()));
     assertTrue(e.getMessage().contains("one entry per member (3)"), e.getMessage());
-    assertThrows(InvalidInputException.class, () -> new MetricSet(0.9, 0.3, 0.1, 0.01, 0.8, null, 0.7));
+    // With an OOD table, entropy AUROC and AUPR are always set; AUROC(MI) may be null (a member without Monte
+    // Carlo passes, whose mutual information is 0 on every row). Until MI AUROC became honest (null instead of 0.5
+    // for such members), (0.8, null, 0.7) was rejected too.
+    assertThrows(InvalidInputException.class, () -> new MetricSet(0.9, 0.3, 0.1, 0.01, 0.8, 0.6, null));
+    assertThrows(InvalidInputException.class, () -> new MetricSet(0.9, 0.3, 0.1, 0.01, null, 0.6, null));
+    assertThrows(InvalidInputException.class, () -> new MetricSet(0.9, 0.3, 0.1, 0.01, null, null, 0.7));
+    MetricSet noMi = new MetricSet(0.9, 0.3, 0.1, 0.01, 0.8, null, 0.7);
+    assertTrue(noMi.hasOod());
+    assertFalse(noMi.hasAurocMi());
+  }
+
+  @Test
+  void aMemberWithoutMutualInformationShowsNullAndNotApplicable() throws IOException {
+    EvaluationReport r = SyntheticReports.withOod();
+    List<MetricSet> members = new ArrayList<>();
+    for (MetricSet m : r.members()) {
+      members.add(new MetricSet(m.accuracy(), m.nll(), m.brier(), m.ece(), m.aurocEntropy(), null, m.auprEntropy()));
+    }
+    EvaluationReport noMemberMi = new EvaluationReport(r.ensembleUri(), r.version(), r.testRows(), r.oodRows(),
+        r.ensemble(), members, r.weights(), r.effectiveMembers(), r.temperature(), r.reliabilityBinLower(),
+        r.reliabilityBinUpper(), r.reliabilityCount(), r.reliabilityConfidence(), r.reliabilityAccuracy(),
+        r.histogramEdgesEntropy(), r.entropyTest(), r.entropyOod(), r.histogramEdgesMi(), r.miTest(), r.miOod(),
+        r.rocEntropy(), r.rocMi(), r.provenance());
+    Path dir = tmp.resolve("no-member-mi");
+    ReportWriter.write(noMemberMi, dir);
+    JsonNode root = new ObjectMapper().readTree(dir.resolve("metrics.json").toFile());
+    for (JsonNode m : root.get("members")) {
+      assertTrue(m.has("auroc_mi") && m.get("auroc_mi").isNull(), m.toString());
+      assertTrue(m.get("auroc_entropy").isNumber(), m.toString());
+    }
+    assertEquals(r.ensemble().aurocMi(), root.get("ensemble").get("auroc_mi").asDouble(), 0.0);
+    String html = Files.readString(dir.resolve("index.html"));
+    assertTrue(html.contains("data-key=\"member-0.auroc_mi\""), "member 0 has an AUROC(MI) cell");
+    assertTrue(html.contains(">n/a</td>"), "shown as n/a");
+    assertTrue(html.contains("<td class=\"best\" data-key=\"ensemble.auroc_mi\""), "the ensemble's is the best");
   }
 
   private static void assertMetrics(MetricSet expected, JsonNode node) {

@@ -155,10 +155,6 @@ public final class FeatureDecoder implements Serializable {
     return numFeatures;
   }
 
-  public boolean hasLabel() {
-    return labelOrdinal >= 0;
-  }
-
   public String featureDescription() {
     return featureDescription;
   }
@@ -382,9 +378,5 @@ public final class FeatureDecoder implements Serializable {
     }
     return "row " + ordinalInPartition + " of input partition " + partition
         + " (the table has no key column: set data.key in the spec to name rows by a column)";
-  }
-
-  public String keyColumn() {
-    return keyColumn;
   }
 }

@@ -28,16 +28,24 @@ import org.slf4j.LoggerFactory;
  * <p>AUROC for separating OOD from test rows (OOD = positive, score = predictive entropy or mutual information):
  * exact and tie-aware when test plus OOD rows are at most {@link #EXACT_AUROC_LIMIT}; otherwise from 10,000-bin
  * histograms over [0, log K], whose error bound (the share of pairs falling into one bin) is reported.
+ *
+ * <p>A member's own mutual information exists only with Monte Carlo dropout passes ({@code ensemble.mcDropoutSamples
+ * = S > 1}): {@code H(mean_s p_s) - mean_s H(p_s)} over its S passes, computed by the same mixture code as the
+ * ensemble's (a one-member mixture of its passes). Without passes it is 0 on every row and its AUROC undefined.
  */
 public final class SparkEvaluator {
   private static final Logger LOG = LoggerFactory.getLogger(SparkEvaluator.class);
   public static final long EXACT_AUROC_LIMIT = 5_000_000L;
 
-  /** Everything {@code evaluate} reports. AUROC fields are NaN without an OOD table. */
+  /**
+   * Everything {@code evaluate} reports. AUROC fields are NaN without an OOD table; {@code memberAurocMi} is null
+   * when members have no Monte Carlo passes (their mutual information is identically 0).
+   */
   public record Evaluation(Manifest manifest, long testRows, long oodRows, ClassificationMetrics ensemble,
       ClassificationMetrics[] members, Histogram entropyTest, Histogram entropyOod, Histogram miTest,
       Histogram miOod, double aurocEntropy, double aurocMi, double auprEntropy, double[] memberAurocEntropy,
-      double[] memberAuprEntropy, RocCurve rocEntropy, RocCurve rocMi, boolean exactAuroc, double aurocMaxError) {}
+      double[] memberAuprEntropy, double[] memberAurocMi, RocCurve rocEntropy, RocCurve rocMi, boolean exactAuroc,
+      double aurocMaxError) {}
 
   private final EnsembleScorer scorer;
   private final int batchSize;
@@ -58,11 +66,12 @@ public final class SparkEvaluator {
         classes, keyIfPresent(test, spec), m.numFeatures());
     test = spread(test);
     ood = ood == null ? null : spread(ood);
-    EvaluationPartial total = accumulate(test, testDecoder, false, classes, members);
+    boolean memberMi = scorer.samplesPerMember() > 1;
+    EvaluationPartial total = accumulate(test, testDecoder, false, classes, members, memberMi);
     if (ood != null) {
       FeatureDecoder oodDecoder = FeatureDecoder.of(ood.schema(), spec.data().features(), null, 0,
           keyIfPresent(ood, spec), m.numFeatures());
-      total.merge(accumulate(ood, oodDecoder, true, classes, members));
+      total.merge(accumulate(ood, oodDecoder, true, classes, members, memberMi));
     }
     long testRows = total.ensemble.count();
     InvalidInputException.check(testRows > 0, "the test table has no rows");
@@ -73,6 +82,10 @@ public final class SparkEvaluator {
     double[] memberAupr = new double[members];
     java.util.Arrays.fill(memberAuroc, Double.NaN);
     java.util.Arrays.fill(memberAupr, Double.NaN);
+    double[] memberAurocMi = memberMi ? new double[members] : null;
+    if (memberMi) {
+      java.util.Arrays.fill(memberAurocMi, Double.NaN);
+    }
     RocCurve rocE = null;
     RocCurve rocMi = null;
     boolean exact = !total.exact.overflow;
@@ -89,8 +102,14 @@ public final class SparkEvaluator {
         rocE = Roc.curve(oe, te);
         rocMi = Roc.curve(om, tm);
         for (int k = 0; k < members; k++) {
-          memberAuroc[k] = Roc.auroc(total.exact.get(4 + 2 * k + 1), total.exact.get(4 + 2 * k));
-          memberAupr[k] = Roc.averagePrecision(total.exact.get(4 + 2 * k + 1), total.exact.get(4 + 2 * k));
+          double[] pos = total.exact.get(EvaluationPartial.memberEntropyList(k, true));
+          double[] neg = total.exact.get(EvaluationPartial.memberEntropyList(k, false));
+          memberAuroc[k] = Roc.auroc(pos, neg);
+          memberAupr[k] = Roc.averagePrecision(pos, neg);
+          if (memberMi) {
+            memberAurocMi[k] = Roc.auroc(total.exact.get(total.memberMiList(k, true)),
+                total.exact.get(total.memberMiList(k, false)));
+          }
         }
       } else {
         aurocE = total.rocEntropy.auroc();
@@ -102,14 +121,18 @@ public final class SparkEvaluator {
         for (int k = 0; k < members; k++) {
           memberAuroc[k] = total.memberRocEntropy[k].auroc();
           memberAupr[k] = total.memberRocEntropy[k].averagePrecision();
+          if (memberMi) {
+            memberAurocMi[k] = total.memberRocMi[k].auroc();
+            maxError = Math.max(maxError, total.memberRocMi[k].maxError());
+          }
         }
       }
     }
     LOG.info("evaluated version {} on {} test rows and {} OOD rows (AUROC {})", m.version(), testRows,
         total.oodRows, exact ? "exact" : "binned, max error " + maxError);
     return new Evaluation(m, testRows, total.oodRows, total.ensemble, total.members, total.entropyTest,
-        total.entropyOod, total.miTest, total.miOod, aurocE, aurocMi, auprE, memberAuroc, memberAupr, rocE, rocMi,
-        exact, maxError);
+        total.entropyOod, total.miTest, total.miOod, aurocE, aurocMi, auprE, memberAuroc, memberAupr, memberAurocMi,
+        rocE, rocMi, exact, maxError);
   }
 
   /**
@@ -128,13 +151,14 @@ public final class SparkEvaluator {
   }
 
   private EvaluationPartial accumulate(Dataset<Row> table, FeatureDecoder decoder, boolean isOod, int classes,
-      int members) {
+      int members, boolean memberMi) {
     EnsembleScorer s = scorer;
     int batch = batchSize;
     long limit = EXACT_AUROC_LIMIT;
     return table.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex(
         (Integer part, Iterator<InternalRow> it) -> {
-          EvaluationPartial p = new EvaluationPartial(classes, members, limit);
+          EvaluationPartial p = new EvaluationPartial(classes, members, memberMi, limit);
+          PosteriorMixture single = PosteriorMixture.of(new double[] {1.0});
           LoadedEnsemble ens = s.load();
           PosteriorMixture mixture = ens.mixture();
           int nf = decoder.numFeatures();
@@ -165,10 +189,14 @@ public final class SparkEvaluator {
             ClassificationUncertainty u = samples > 1
                 ? mixture.classify(comp, samples, n, classes) : mixture.classify(comp, n, classes);
             float[][] probs = comp;
+            double[][] memberMis = null;
             if (samples > 1) {
               probs = new float[members][];
+              memberMis = new double[members][];
               for (int k = 0; k < members; k++) {
                 probs[k] = EnsembleAggregator.memberMoments(comp, k, samples, n, true);
+                float[][] passes = java.util.Arrays.copyOfRange(comp, k * samples, (k + 1) * samples);
+                memberMis[k] = single.classify(passes, samples, n, classes).mutualInformation();
               }
             }
             if (!isOod) {
@@ -200,7 +228,16 @@ public final class SparkEvaluator {
                 } else {
                   p.memberRocEntropy[k].addNegative(h);
                 }
-                p.exact.add(4 + 2 * k + (isOod ? 1 : 0), h);
+                p.exact.add(EvaluationPartial.memberEntropyList(k, isOod), h);
+                if (memberMis != null) {
+                  double mik = memberMis[k][i];
+                  if (isOod) {
+                    p.memberRocMi[k].addPositive(mik);
+                  } else {
+                    p.memberRocMi[k].addNegative(mik);
+                  }
+                  p.exact.add(p.memberMiList(k, isOod), mik);
+                }
               }
             }
           }

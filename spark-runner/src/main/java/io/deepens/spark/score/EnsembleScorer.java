@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -296,7 +295,7 @@ public final class EnsembleScorer implements Serializable {
       float[][] comp = new float[nets.length * mcSamples][];
       for (int k = 0; k < nets.length; k++) {
         float[][] s = McDropout.sample(nets[k], batch, rows, numFeatures, mcSamples,
-            Seeds.derive(seed, k, SeedPurpose.DROPOUT, stream(partition, batchNo)));
+            Seeds.derive(seed, k, SeedPurpose.MC_SCORING, stream(partition, batchNo)));
         System.arraycopy(s, 0, comp, k * mcSamples, mcSamples);
       }
       return comp;
@@ -336,10 +335,5 @@ public final class EnsembleScorer implements Serializable {
     } finally {
       ens.release(nets);
     }
-  }
-
-  /** For callers that want the RDD of internal rows (benchmarks). */
-  static RDD<InternalRow> internalRows(Dataset<Row> ds) {
-    return ds.queryExecution().toRdd();
   }
 }

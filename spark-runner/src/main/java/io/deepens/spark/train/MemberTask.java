@@ -190,7 +190,7 @@ public final class MemberTask implements Serializable {
           out.samples = Math.max(1, mc);
           out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
               : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
-                  Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.DROPOUT, VALIDATION_STREAM)));
+                  Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.MC_VALIDATION, 0)));
           out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
         }
         out.finishMillis = System.currentTimeMillis() - t2;
@@ -273,9 +273,6 @@ public final class MemberTask implements Serializable {
       return sortKeys[a] < sortKeys[b] || (sortKeys[a] == sortKeys[b] && rowKeys[a] < rowKeys[b]);
     }
   }
-
-  /** The dropout stream of the validation passes (scoring's streams are partition · 1,000,003 + batch). */
-  static final int VALIDATION_STREAM = Integer.MAX_VALUE;
 
   private static float[] concat(float[][] passes) {
     int n = passes[0].length;

@@ -1,6 +1,7 @@
 package io.deepens.spark.evaluate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.deepens.core.data.OptDigits;
@@ -15,6 +16,7 @@ import io.deepens.core.train.MemberModels;
 import io.deepens.spark.SparkTestSupport;
 import io.deepens.spark.score.EnsembleScorer;
 import io.deepens.spark.score.InvalidPolicy;
+import io.deepens.spark.score.LoadedEnsemble;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
 import io.deepens.spark.train.SparkEnsembleTrainer;
@@ -102,6 +104,7 @@ class SparkEvaluatorTest {
     assertEquals(Roc.auroc(oodMi, testMi), e.aurocMi(), 1e-3);
     assertEquals(testRows.size(), e.entropyTest().total());
     assertEquals(oodRows.size(), e.miOod().total());
+    assertNull(e.memberAurocMi(), "without Monte Carlo passes a member's mutual information is 0: no AUROC of it");
   }
 
   @Test
@@ -150,6 +153,17 @@ class SparkEvaluatorTest {
     assertEquals(nll / scoredTest.size(), e.ensemble().nll(), 1e-5); // score writes float probabilities
     assertEquals(Roc.auroc(miOod, miTest), e.aurocMi(), 1e-6);
 
+    // each member's own AUROC(MI), from its 3 passes per row as score draws them, computed here by hand:
+    // MI = H(mean_s p_s) - mean_s H(p_s)
+    double[][] memberMiTest = memberMutualInformation(scorer, test);
+    double[][] memberMiOod = memberMutualInformation(scorer, ood);
+    assertEquals(2, e.memberAurocMi().length);
+    for (int k = 0; k < 2; k++) {
+      double expected = Roc.auroc(memberMiOod[k], memberMiTest[k]);
+      assertEquals(expected, e.memberAurocMi()[k], 1e-9, "member " + k);
+      assertTrue(Math.abs(expected - 0.5) > 0.01, "member " + k + "'s passes disagree more on OOD rows: " + expected);
+    }
+
     // and the passes matter: the members' deterministic outputs mix to another NLL
     Manifest m = scorer.manifest();
     List<MemberNetwork> nets = members(store, m);
@@ -163,6 +177,57 @@ class SparkEvaluatorTest {
     }
     assertTrue(Math.abs(deterministic.nll() - e.ensemble().nll()) > 1e-4,
         "MC passes left the NLL at the deterministic mixture's " + deterministic.nll());
+  }
+
+  /**
+   * Per member, its mutual information over its Monte Carlo passes on every row of {@code table}, with the
+   * partitions and batches (29 rows) evaluate sees, so the passes draw the same masks.
+   */
+  private static double[][] memberMutualInformation(EnsembleScorer scorer, Dataset<Row> table) {
+    OptDigits digits = OptDigits.load();
+    LoadedEnsemble ens = scorer.load();
+    int samples = scorer.samplesPerMember();
+    List<List<Row>> partitions = table.javaRDD().glom().collect();
+    List<double[]> perRow = new ArrayList<>();
+    for (int part = 0; part < partitions.size(); part++) {
+      List<Row> rows = partitions.get(part);
+      long batchNo = 0;
+      for (int start = 0; start < rows.size(); start += 29) {
+        int n = Math.min(29, rows.size() - start);
+        float[] x = new float[29 * 64];
+        for (int i = 0; i < n; i++) {
+          System.arraycopy(digits.features((int) rows.get(start + i).getLong(0)), 0, x, i * 64, 64);
+        }
+        float[][] comp = scorer.components(ens, x, n, part, batchNo++);
+        for (int i = 0; i < n; i++) {
+          double[] mi = new double[comp.length / samples];
+          for (int k = 0; k < mi.length; k++) {
+            double[] mean = new double[8];
+            double meanEntropy = 0;
+            for (int s = 0; s < samples; s++) {
+              for (int c = 0; c < 8; c++) {
+                double q = comp[k * samples + s][i * 8 + c];
+                mean[c] += q / samples;
+                meanEntropy -= q > 0 ? q * Math.log(q) / samples : 0;
+              }
+            }
+            double h = 0;
+            for (double q : mean) {
+              h -= q > 0 ? q * Math.log(q) : 0;
+            }
+            mi[k] = h - meanEntropy;
+          }
+          perRow.add(mi);
+        }
+      }
+    }
+    double[][] out = new double[perRow.get(0).length][perRow.size()];
+    for (int r = 0; r < perRow.size(); r++) {
+      for (int k = 0; k < out.length; k++) {
+        out[k][r] = perRow.get(r)[k];
+      }
+    }
+    return out;
   }
 
   /** The published members, read and verified as a scorer reads them. */
