@@ -21,7 +21,12 @@ public final class SparkSessions {
    * @param extra configuration to set unless the user already set it
    */
   public static SparkSession getOrCreate(String master, String appName, Map<String, String> extra) {
-    SparkConf conf = new SparkConf(true); // loads spark.* system properties, as spark-submit passes them
+    // loads spark.* system properties, as spark-submit passes them
+    return SparkSession.builder().config(configure(new SparkConf(true), master, appName, extra)).getOrCreate();
+  }
+
+  /** The configuration {@link #getOrCreate} starts a session with: {@code conf} completed in place and returned. */
+  static SparkConf configure(SparkConf conf, String master, String appName, Map<String, String> extra) {
     if (master != null) {
       conf.setMaster(master);
     } else if (!conf.contains("spark.master")) {
@@ -30,8 +35,8 @@ public final class SparkSessions {
     if (!conf.contains("spark.app.name")) {
       conf.setAppName(appName);
     }
+    extra.forEach(conf::setIfMissing); // the command's settings (e.g. --conf) win over deepens' defaults below
     configureKryo(conf);
-    conf.setIfMissing("spark.ui.enabled", "false");
     conf.setIfMissing("spark.sql.shuffle.partitions", "8");
     if (isSingleHostMaster(conf.get("spark.master"))) {
       // Every process is on this machine: loopback keeps a laptop with a changing or firewalled network address
@@ -39,9 +44,11 @@ public final class SparkSessions {
       // host's first non-loopback address), which is what executors on other hosts must be able to reach.
       conf.setIfMissing("spark.driver.host", LOOPBACK);
       conf.setIfMissing("spark.driver.bindAddress", LOOPBACK);
+      // a laptop run needs no web UI on port 4040; on a cluster it is how users follow the job (YARN's tracking URL
+      // and the standalone master link to it), so Spark's default (on) stands there
+      conf.setIfMissing("spark.ui.enabled", "false");
     }
-    extra.forEach(conf::setIfMissing);
-    return SparkSession.builder().config(conf).getOrCreate();
+    return conf;
   }
 
   /** Kryo with deepens' registrator, added to any registrators already configured. */

@@ -84,9 +84,9 @@ class KryoRegistrationTest {
     s.put(MemberOutcome.class, o);
     s.put(MemberOutcome[].class, new MemberOutcome[] {o, new MemberOutcome()});
     Constructor<EvaluationPartial> ec = EvaluationPartial.class.getDeclaredConstructor(int.class, int.class,
-        long.class);
+        boolean.class, long.class);
     ec.setAccessible(true);
-    EvaluationPartial e = ec.newInstance(3, 2, 100L);
+    EvaluationPartial e = ec.newInstance(3, 2, true, 100L); // with the members' own MI lists (MC passes)
     Field ens = EvaluationPartial.class.getDeclaredField("ensemble");
     ens.setAccessible(true);
     ((ClassificationMetrics) ens.get(e)).addRow(new double[] {0.2, 0.7, 0.1}, 0, 1);
