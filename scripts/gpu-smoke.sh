@@ -35,7 +35,8 @@ fi
 echo "== GPUs (nvidia-smi):"
 echo "$GPUS" | sed 's/^/   /'
 nvidia-smi | grep -o 'CUDA Version: [0-9.]*' | sed 's/^/   driver supports /' || true
-if command -v ldconfig >/dev/null 2>&1 && ! ldconfig -p | grep -q 'libcublas.so.11'; then
+# (grep -c, not grep -q: under pipefail a grep that stops reading early fails the pipeline through SIGPIPE)
+if command -v ldconfig >/dev/null 2>&1 && ! ldconfig -p | grep -c 'libcublas\.so\.11' >/dev/null; then
   echo "gpu-smoke: warning: libcublas.so.11 is not in the linker cache; ND4J's CUDA 11.6 backend needs CUDA 11.x's" \
     "libraries (set LD_LIBRARY_PATH to e.g. /usr/local/cuda-11.6/lib64 if they are installed elsewhere)" >&2
 fi
@@ -52,7 +53,7 @@ if [[ ${#jars[@]} -ne 1 ]]; then
   jars=("$ROOT"/jobs/target-cuda/deepens-jobs-*-all.jar)
 fi
 export DEEPENS_APP_JAR="${jars[0]}"
-unzip -l "$DEEPENS_APP_JAR" | grep -q 'org/nd4j/linalg/jcublas/JCublasBackend.class' \
+jar tf "$DEEPENS_APP_JAR" | grep -c '^org/nd4j/linalg/jcublas/JCublasBackend\.class$' >/dev/null \
   || { echo "gpu-smoke: $DEEPENS_APP_JAR has no ND4J CUDA backend" >&2; exit 3; }
 if [[ ! -f jobs/target/runtime-classpath.txt || ! -f jobs/target/classes/io/deepens/jobs/Main.class ]]; then
   echo "== building the CPU classpath for the local cluster and the import (mvn -B -DskipTests package) ..."
