@@ -2,9 +2,10 @@
 # GPU smoke test, for a Linux x86_64 node with an NVIDIA GPU, its driver and CUDA 11.x (ND4J's CUDA build is for
 # 11.6: libcudart.so.11.0, libcublas.so.11 and libcusolver.so.11 must be on the library path).
 #
-# NOT RUN ON THIS PROJECT'S MACHINES: they have no GPU. What is checked here is only that, without nvidia-smi, it
-# stops at once with exit code 2. Everything after that check was written against the documented behaviour of the
-# pieces it drives (the cuda build, local-cluster.sh, submit.sh, the manifest) but has never run on a GPU.
+# NOT RUN ON A GPU: this project's machines have none. Checked here: without nvidia-smi it stops at once with exit
+# code 2; and a rehearsal with a fake nvidia-smi (listing device 0) and the CPU jar in place of the GPU jar ran every
+# step (cluster with GPU discovery, 2 members sharing GPU 0 in one executor, scoring), its manifest check failing as it
+# must there (gpuBinding IGNORED_CPU_BACKEND, backend CPU, path LEAN). ND4J's CUDA backend itself never ran.
 #
 #   scripts/gpu-smoke.sh [WORK_DIR]      (default work/gpu-smoke)
 #
