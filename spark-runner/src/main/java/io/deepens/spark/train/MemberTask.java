@@ -348,9 +348,11 @@ public final class MemberTask implements Serializable {
   /**
    * Binds this thread to the GPU Spark assigned (its first address when several), before the thread allocates
    * anything: ND4J's CUDA backend otherwise maps threads to devices round-robin, so with {@code gpusPerMember} 0.25
-   * four tasks of one executor could land on any device. {@code unsafeSetDevice} pins the calling thread (ND4J's
-   * affinity map and the native current device); every ND4J allocation and kernel of the member then happens on this
-   * thread ({@link MemberTrainer} trains on the calling thread). On the CPU backend the address is ignored, with an
+   * four tasks of one executor could land on any device. In ND4J 1.0.0-M2.1 {@code CudaAffinityManager.unsafeSetDevice}
+   * sets the native current device of the calling thread and resets the allocator's cached context for it, and
+   * {@code getDeviceForCurrentThread} reads that native device back (javap of nd4j-cuda-11.6 1.0.0-M2.1), which is what
+   * the member report records as its device. Every ND4J allocation and kernel of the member happens on this thread
+   * ({@link MemberTrainer} trains on the calling thread). On the CPU backend the address is ignored, with an
    * INFO line saying so.
    *
    * @throws DeepensException when the address is not a device ordinal or this process does not see that device
