@@ -9,7 +9,8 @@
 #   DEEPENS_WORKER_UI_PORT is set, 0 for any free port), DEEPENS_CLUSTER_DIR (work/local-cluster: pids, logs, worker
 #   dirs), DEEPENS_SPARK_HOME (work/spark-home, see spark-home.sh), DEEPENS_WORKER_CORES (1), DEEPENS_WORKER_MEMORY
 #   (2g), DEEPENS_WORKER_GPUS (e.g. "0,1": fake or real GPU addresses each worker offers, through
-#   conf/gpu-discovery.sh). Needs only bash, coreutils and Java 17 (no curl).
+#   conf/gpu-discovery.sh; "nvidia-smi": every GPU nvidia-smi lists, discovered by conf/gpu-discovery.sh itself, as on
+#   a real GPU node; both workers then offer the same devices). Needs only bash, coreutils and Java 17 (no curl).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/spark-home.sh"
 
@@ -50,7 +51,13 @@ start() {
   mkdir -p "$DIR/logs"
   export SPARK_LOCAL_IP=127.0.0.1 SPARK_LOCAL_HOSTNAME=127.0.0.1
   local gpu_opts=()
-  if [[ -n "${DEEPENS_WORKER_GPUS:-}" ]]; then
+  if [[ "${DEEPENS_WORKER_GPUS:-}" == nvidia-smi ]]; then
+    local n
+    n=$(env -u DEEPENS_GPU_ADDRESSES "$DEEPENS_ROOT/conf/gpu-discovery.sh" | grep -o '"[0-9]*"' | grep -c .) \
+      || { echo "DEEPENS_WORKER_GPUS=nvidia-smi but conf/gpu-discovery.sh lists no GPU (see its message above)" >&2; exit 2; }
+    gpu_opts=(-Dspark.worker.resource.gpu.amount="$n"
+      -Dspark.worker.resource.gpu.discoveryScript="$DEEPENS_ROOT/conf/gpu-discovery.sh")
+  elif [[ -n "${DEEPENS_WORKER_GPUS:-}" ]]; then
     local n
     n=$(tr ',' '\n' <<< "$DEEPENS_WORKER_GPUS" | grep -c .)
     gpu_opts=(-Dspark.worker.resource.gpu.amount="$n"

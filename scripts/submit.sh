@@ -9,19 +9,25 @@
 # with Spark's Java 17 options. Relative paths in the deepens arguments are resolved by the driver (this
 # machine) and by executors; use absolute paths or URIs on a real cluster. Spark settings for a cluster:
 # --properties-file conf/spark-defaults-standalone.conf (or -yarn, -k8s).
-# Environment: DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SPARK_SUBMIT (a spark-submit to use, or 'build' for the build's
+# Environment: DEEPENS_APP_JAR (another application jar, e.g. the GPU build's
+# jobs/target-cuda/deepens-jobs-*-all.jar: scripts/gpu-smoke.sh), DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SPARK_SUBMIT (a spark-submit to use, or 'build' for the build's
 # SparkSubmit even when Spark is installed, as the standalone submission test does), DEEPENS_SUBMIT_DRY_RUN=1
 # prints the command instead of running it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/spark-home.sh"
 
 shopt -s nullglob
-jars=("$DEEPENS_ROOT"/jobs/target/deepens-jobs-*-all.jar)
-if [[ ${#jars[@]} -ne 1 ]]; then
-  echo "expected one jobs/target/deepens-jobs-*-all.jar, found ${#jars[@]}: run 'mvn -B -DskipTests package'" >&2
-  exit 3
+if [[ -n "${DEEPENS_APP_JAR:-}" ]]; then
+  [[ -f "$DEEPENS_APP_JAR" ]] || { echo "DEEPENS_APP_JAR=$DEEPENS_APP_JAR is not a file" >&2; exit 3; }
+  APP_JAR="$DEEPENS_APP_JAR"
+else
+  jars=("$DEEPENS_ROOT"/jobs/target/deepens-jobs-*-all.jar)
+  if [[ ${#jars[@]} -ne 1 ]]; then
+    echo "expected one jobs/target/deepens-jobs-*-all.jar, found ${#jars[@]}: run 'mvn -B -DskipTests package'" >&2
+    exit 3
+  fi
+  APP_JAR="${jars[0]}"
 fi
-APP_JAR="${jars[0]}"
 
 spark_opts=()
 while [[ $# -gt 0 ]]; do

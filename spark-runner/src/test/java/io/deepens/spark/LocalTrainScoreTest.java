@@ -101,6 +101,27 @@ class LocalTrainScoreTest {
   }
 
   @Test
+  void theScorersStackedPassFollowsTheSameSwitchAsTraining() {
+    // LeanPath parses the switch for scoring as for training: "no" turns the stacked MLP pass off (it used to turn
+    // off only this one), an unparseable value is an error naming the property
+    io.deepens.spark.score.LoadedEnsemble ens =
+        EnsembleScorer.resolve(spark, tmp.resolve("store-a").toString(), null).load();
+    try {
+      System.setProperty(io.deepens.core.train.fast.LeanPath.MLP_PROPERTY, "no");
+      assertEquals(null, ens.borrowForward(16), "-Ddeepens.fastMlp=no: members run through DL4J's output()");
+      System.setProperty(io.deepens.core.train.fast.LeanPath.MLP_PROPERTY, "flase");
+      io.deepens.core.InvalidInputException e = org.junit.jupiter.api.Assertions.assertThrows(
+          io.deepens.core.InvalidInputException.class, () -> ens.borrowForward(16));
+      assertTrue(e.getMessage().contains("deepens.fastMlp is 'flase'"), e.getMessage());
+    } finally {
+      System.clearProperty(io.deepens.core.train.fast.LeanPath.MLP_PROPERTY);
+    }
+    var f = ens.borrowForward(16);
+    assertTrue(f != null, "switch unset: the stacked pass on the CPU backend");
+    ens.releaseForward(f);
+  }
+
+  @Test
   void probabilityColumnIsTheWeightedMixtureOfTheMembersOwnOutputs() throws Exception {
     EnsembleScorer scorer = EnsembleScorer.resolve(spark, tmp.resolve("store-a").toString(), null);
     List<Row> rows = scorer.score(spark, test, null, null, InvalidPolicy.FAIL, 37, null).orderBy("id")

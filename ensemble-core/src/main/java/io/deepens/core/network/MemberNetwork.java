@@ -1,5 +1,6 @@
 package io.deepens.core.network;
 
+import io.deepens.core.train.fast.LeanPath;
 import java.util.Map;
 import java.util.Optional;
 import org.deeplearning4j.nn.api.Model;
@@ -79,6 +80,14 @@ public abstract sealed class MemberNetwork permits MultiLayerMember, GraphMember
 
   /** The output layer's activations for {@code features} (rows × inputs) in inference mode. */
   public abstract INDArray output(INDArray features);
+
+  /**
+   * Which code runs {@link #output} and {@link #outputWithDropout} for this member, and why ({@link LeanPath}: the
+   * lean CNN forward pass on the CPU backend for a convolutional classifier it supports, else DL4J).
+   */
+  public LeanPath.Decision forwardPath() {
+    return LeanPath.choose(LeanPath.Kind.OTHER, Optional::empty, null).decision();
+  }
 
   /**
    * One stochastic forward pass for Monte Carlo dropout: layers configured with dropout run in training mode

@@ -11,6 +11,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import io.deepens.core.train.fast.CnnTrainingStep;
+import io.deepens.core.train.fast.LeanPath;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -22,8 +23,8 @@ final class MultiLayerMember extends MemberNetwork {
   /** Rows per lean forward call. */
   private static final int LEAN_BATCH = 256;
   private final MultiLayerNetwork net;
-  /** The lean CNN forward pass, empty when the network does not fit it; null until first asked. */
-  private Optional<CnnTrainingStep> lean;
+  /** {@link LeanPath}'s choice of forward pass for this member; null until first asked. */
+  private LeanPath.Choice<CnnTrainingStep> lean;
 
   MultiLayerMember(MultiLayerNetwork net) {
     if (net == null) {
@@ -135,15 +136,26 @@ final class MultiLayerMember extends MemberNetwork {
 
   /**
    * The lean forward pass for a convolutional classifier it supports (DL4J trains
-   * conf/fashion-mnist-cnn.yaml's network ~7× slower here, scripts/bench/README.md), or null: other networks, or {@value CnnTrainingStep#PROPERTY}{@code =false}.
+   * conf/fashion-mnist-cnn.yaml's network ~7× slower here, scripts/bench/README.md), or null: when {@link LeanPath}
+   * says DL4J (another network, a backend other than the CPU one, {@value LeanPath#CNN_PROPERTY}{@code =false}).
    */
-  private synchronized CnnTrainingStep leanForward() {
+  private CnnTrainingStep leanForward() {
+    return leanChoice().lean();
+  }
+
+  private synchronized LeanPath.Choice<CnnTrainingStep> leanChoice() {
     if (lean == null) {
       boolean cnn = net.getLayerWiseConfigurations().getInputPreProcess(0) instanceof FeedForwardToCnnPreProcessor;
-      lean = cnn && !"false".equalsIgnoreCase(System.getProperty(CnnTrainingStep.PROPERTY))
-          ? CnnTrainingStep.create(net, LEAN_BATCH, false) : Optional.empty();
+      lean = LeanPath.choose(cnn ? LeanPath.Kind.CNN : LeanPath.Kind.OTHER,
+          () -> CnnTrainingStep.create(net, LEAN_BATCH, false),
+          () -> "failed check " + CnnTrainingStep.lastRejection());
     }
-    return lean.orElse(null);
+    return lean;
+  }
+
+  @Override
+  public LeanPath.Decision forwardPath() {
+    return leanChoice().decision();
   }
 
   @Override

@@ -27,7 +27,11 @@ public final class NativeWarmUp {
     Thread t = new Thread(() -> {
       long t0 = System.nanoTime();
       try {
-        Nd4j.create(DataType.FLOAT, 1);
+        // On a GPU backend nothing is allocated here: this thread is not bound to the task's device, and an
+        // allocation would open a CUDA context on whichever device ND4J maps it to (MemberTask.bindDevice).
+        if (Nd4j.getEnvironment().isCPU()) {
+          Nd4j.create(DataType.FLOAT, 1);
+        }
         LOG.debug("ND4J's native backend loaded in {} ms", (System.nanoTime() - t0) / 1_000_000);
       } catch (RuntimeException | LinkageError e) {
         // the thread that needs ND4J meets the same problem and reports it where it matters

@@ -20,6 +20,8 @@ import java.util.Map;
  * @param paramsSha256 SHA-256 of the final parameters as float32 little-endian; null when diverged
  * @param message why training diverged, else null
  * @param provenance versions, platform and threads
+ * @param compute ND4J's backend, the device the member ran on and the training path with its reason; null in reports
+ *     written before it was recorded
  */
 public record MemberReport(
     int member,
@@ -33,7 +35,8 @@ public record MemberReport(
     long validationRows,
     String paramsSha256,
     String message,
-    Provenance provenance) {
+    Provenance provenance,
+    ComputePath compute) {
   public MemberReport {
     seeds = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(seeds));
     epochs = List.copyOf(epochs);

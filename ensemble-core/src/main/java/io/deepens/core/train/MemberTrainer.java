@@ -12,6 +12,7 @@ import io.deepens.core.spec.NetworkType;
 import io.deepens.core.spec.Task;
 import io.deepens.core.spec.TrainingSpec;
 import io.deepens.core.train.fast.CnnTrainingStep;
+import io.deepens.core.train.fast.LeanPath;
 import io.deepens.core.train.fast.LeanStep;
 import io.deepens.core.train.fast.MlpTrainingStep;
 import java.nio.FloatBuffer;
@@ -62,8 +63,11 @@ import org.slf4j.LoggerFactory;
  * stay bit-identical). Preset CNN classifiers (ReLU convolutions, max pooling, dense layers, softmax, Adam, weight
  * decay, dropout) train with {@link CnnTrainingStep} (im2col + sgemm; DL4J's {@code fit} is ~7× slower on
  * conf/fashion-mnist-cnn.yaml's network here; dropout masks are this project's, deterministic per seed and
- * epoch). Every other network trains with {@code net.fit}. System properties {@value #FAST_MLP_PROPERTY}{@code =false} and
- * {@value #FAST_CNN_PROPERTY}{@code =false} turn the lean steps off.
+ * epoch). Every other network trains with {@code net.fit}. {@link LeanPath} decides, the same way as for scoring:
+ * the lean steps run only on ND4J's CPU backend (on CUDA, {@code fit} runs on the device the task bound) and only
+ * while their switch is on ({@value LeanPath#MLP_PROPERTY}{@code =false} / {@value LeanPath#CNN_PROPERTY}{@code =false}
+ * turn them off). The member logs its path and reason once, at INFO, and its report records them
+ * ({@link MemberReport#compute()}).
  *
  * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
  * thread pool is assumed, as with one Spark task per executor core).
@@ -79,13 +83,10 @@ public final class MemberTrainer {
    * weights orders of magnitude below 1e6.
    */
   static final double MAX_ABS_WEIGHT = 1e6;
-  /**
-   * System property: "false" turns off the lean training step ({@link MlpTrainingStep}) and trains every network
-   * with {@code net.fit}.
-   */
-  public static final String FAST_MLP_PROPERTY = "deepens.fastMlp";
-  /** System property: "false" turns off {@link CnnTrainingStep} (CNN presets then train with {@code net.fit}). */
-  public static final String FAST_CNN_PROPERTY = CnnTrainingStep.PROPERTY;
+  /** {@link LeanPath#MLP_PROPERTY}. */
+  public static final String FAST_MLP_PROPERTY = LeanPath.MLP_PROPERTY;
+  /** {@link LeanPath#CNN_PROPERTY}. */
+  public static final String FAST_CNN_PROPERTY = LeanPath.CNN_PROPERTY;
 
   private MemberTrainer() {}
 
@@ -140,6 +141,21 @@ public final class MemberTrainer {
     } catch (RuntimeException | LinkageError e) {
       return Nd4j.getEnvironment().maxThreads();
     }
+  }
+
+  /**
+   * The kind of lean step a member of {@code spec} could train with: preset MLP and CNN classifiers (regression
+   * members and {@code dl4j-json} networks always train with {@code fit}).
+   */
+  static LeanPath.Kind leanKind(EnsembleSpec spec) {
+    if (spec.task() != Task.CLASSIFICATION) {
+      return LeanPath.Kind.OTHER;
+    }
+    return switch (spec.network().type()) {
+      case MLP -> LeanPath.Kind.MLP;
+      case CNN -> LeanPath.Kind.CNN;
+      default -> LeanPath.Kind.OTHER;
+    };
   }
 
   /** The seeds a member uses, by name, for its report. */
@@ -216,6 +232,7 @@ public final class MemberTrainer {
     private final List<EpochMetrics> history = new ArrayList<>();
     private String divergence;
     private GaussianNllLoss gaussian;
+    private ComputePath compute;
 
     // per-iteration buffers, reused
     private Batch full;
@@ -244,8 +261,12 @@ public final class MemberTrainer {
       full = new Batch(bs);
       tail = n % bs == 0 ? null : new Batch(n % bs);
       int[] perm = new int[n];
-      LeanStep fast = leanStep(bs);
-      LOG.debug("member {} trains with {}", member, fast == null ? "net.fit" : fast.getClass().getSimpleName());
+      LeanPath.Choice<LeanStep> choice = leanStep(bs);
+      LeanStep fast = choice.lean();
+      compute = ComputePath.of(choice.decision(), choice.decision().backend() == LeanPath.Backend.CPU
+          ? null : Nd4j.getAffinityManager().getDeviceForCurrentThread());
+      LOG.info("member {} trains on the {}{}", member, choice.decision().describe(),
+          compute.device() == null ? "" : ", device " + compute.device());
       for (int epoch = start; epoch < t.epochs() && !stopped; epoch++) {
         long t0 = System.nanoTime();
         net.setEpochCount(epoch);
@@ -389,7 +410,8 @@ public final class MemberTrainer {
           validation == null ? 0 : validation.numRows(),
           sha,
           divergence,
-          Provenance.current(specSha256));
+          Provenance.current(specSha256),
+          compute);
       return new MemberResult(out, report);
     }
 
@@ -410,20 +432,14 @@ public final class MemberTrainer {
       return !BooleanIndexing.or(a, Conditions.isNan()) && !BooleanIndexing.or(a, Conditions.isInfinite());
     }
 
-    /** The lean step for this network, or null to train with {@code net.fit}. */
-    private LeanStep leanStep(int bs) {
-      if (!classification) {
-        return null;
-      }
-      if (spec.network().type() == NetworkType.MLP
-          && !"false".equalsIgnoreCase(System.getProperty(FAST_MLP_PROPERTY))) {
-        return net.multiLayerNetwork().flatMap(mln -> MlpTrainingStep.create(mln, bs)).orElse(null);
-      }
-      if (spec.network().type() == NetworkType.CNN
-          && !"false".equalsIgnoreCase(System.getProperty(FAST_CNN_PROPERTY))) {
-        return net.multiLayerNetwork().flatMap(mln -> CnnTrainingStep.create(mln, bs, true)).orElse(null);
-      }
-      return null;
+    /** {@link LeanPath}'s choice for this member: a lean step, or none to train with {@code net.fit}. */
+    private LeanPath.Choice<LeanStep> leanStep(int bs) {
+      return LeanPath.choose(leanKind(spec), () -> net.multiLayerNetwork().flatMap(
+          mln -> leanKind(spec) == LeanPath.Kind.MLP
+              ? MlpTrainingStep.create(mln, bs).map(LeanStep.class::cast)
+              : CnnTrainingStep.create(mln, bs, true).map(LeanStep.class::cast)),
+          () -> "failed check " + (leanKind(spec) == LeanPath.Kind.MLP
+              ? MlpTrainingStep.lastRejection() : CnnTrainingStep.lastRejection()));
     }
 
     /** Metrics over the validation rows in chunks of {@link #EVAL_BATCH}. */

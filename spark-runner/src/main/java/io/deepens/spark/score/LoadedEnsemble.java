@@ -6,7 +6,7 @@ import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.core.train.MemberModels;
-import io.deepens.core.train.MemberTrainer;
+import io.deepens.core.train.fast.LeanPath;
 import io.deepens.core.train.fast.MlpEnsembleForward;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -33,8 +33,10 @@ public final class LoadedEnsemble {
   private final MemberNetwork[] prototypes;
   private final ConcurrentLinkedQueue<MemberNetwork[]> pool = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<MlpEnsembleForward> forwards = new ConcurrentLinkedQueue<>();
-  /** Whether the members fit {@link MlpEnsembleForward}; null until first asked. */
+  /** Whether the members fit {@link MlpEnsembleForward}; null until first built. */
   private volatile Boolean fastEligible;
+  /** Whether the scoring path was logged (once per ensemble loaded into this JVM). */
+  private final java.util.concurrent.atomic.AtomicBoolean logged = new java.util.concurrent.atomic.AtomicBoolean();
 
   private LoadedEnsemble(Manifest manifest, MemberNetwork[] prototypes) {
     this.manifest = manifest;
@@ -101,30 +103,61 @@ public final class LoadedEnsemble {
 
   /**
    * The members' stacked MLP forward pass ({@link MlpEnsembleForward}) for batches of up to {@code maxBatch} rows,
-   * for this thread's exclusive use (give it back with {@link #releaseForward}); null when the members are outside
-   * its supported set (then use {@link #borrow} and DL4J's {@code output}) or {@code -Ddeepens.fastMlp=false}.
+   * for this thread's exclusive use (give it back with {@link #releaseForward}); null when {@link LeanPath} says DL4J:
+   * members outside its supported set, a backend other than ND4J's CPU one, or {@code -Ddeepens.fastMlp=false}
+   * (then use {@link #borrow}: each member's {@code output}, itself the lean CNN pass where {@link LeanPath} allows).
+   * The first call logs the scoring path and its reason at INFO, once per ensemble loaded into this JVM.
    */
   public MlpEnsembleForward borrowForward(int maxBatch) {
-    if (Boolean.FALSE.equals(fastEligible)
-        || !Boolean.parseBoolean(System.getProperty(MemberTrainer.FAST_MLP_PROPERTY, "true"))) {
-      return null;
-    }
-    MlpEnsembleForward f = forwards.poll();
-    if (f != null && f.maxBatch() >= maxBatch) {
-      return f;
-    }
-    java.util.Optional<MlpEnsembleForward> made;
     MultiLayerNetwork[] layered = multiLayerNetworks();
-    synchronized (prototypes) {
-      made = layered == null ? java.util.Optional.empty() : MlpEnsembleForward.create(layered, maxBatch);
-    }
-    if (fastEligible == null) {
+    LeanPath.Choice<MlpEnsembleForward> choice = LeanPath.choose(stackedKind(layered), () -> {
+      if (Boolean.FALSE.equals(fastEligible)) {
+        return java.util.Optional.empty();
+      }
+      MlpEnsembleForward f = forwards.poll();
+      if (f != null && f.maxBatch() >= maxBatch) {
+        return java.util.Optional.of(f);
+      }
+      java.util.Optional<MlpEnsembleForward> made;
+      synchronized (prototypes) {
+        made = MlpEnsembleForward.create(layered, maxBatch);
+      }
       fastEligible = made.isPresent();
-      LOG.info("version {}: {}", manifest.version(), made.isPresent()
-          ? "members run through the stacked MLP forward pass"
-          : "members run one by one (the lean CNN forward pass where it fits, else DL4J's output())");
+      return made;
+    }, () -> "a member is outside MlpEnsembleForward's supported set or the members' input widths differ");
+    if (logged.compareAndSet(false, true)) {
+      LOG.info("version {} scores {}", manifest.version(), choice.lean() != null
+          ? "through the stacked MLP forward pass: " + choice.decision().describe()
+          : "member by member: " + memberPaths() + " (stacked MLP forward pass: " + choice.decision().describe() + ")");
     }
-    return made.orElse(null);
+    return choice.lean();
+  }
+
+  /** A stacked MLP forward pass is possible only for multilayer networks that are not convolutional. */
+  private static LeanPath.Kind stackedKind(MultiLayerNetwork[] layered) {
+    if (layered == null) {
+      return LeanPath.Kind.OTHER;
+    }
+    for (MultiLayerNetwork n : layered) {
+      if (n.getLayerWiseConfigurations().getInputPreProcess(0)
+          instanceof org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor) {
+        return LeanPath.Kind.OTHER;
+      }
+    }
+    return LeanPath.Kind.MLP;
+  }
+
+  /** The members' own forward paths, each distinct one once ("member 0, 1: LEAN path (...)"). */
+  private String memberPaths() {
+    java.util.Map<String, java.util.List<Integer>> byPath = new java.util.LinkedHashMap<>();
+    synchronized (prototypes) {
+      for (int i = 0; i < prototypes.length; i++) {
+        byPath.computeIfAbsent(prototypes[i].forwardPath().describe(), k -> new java.util.ArrayList<>()).add(i);
+      }
+    }
+    java.util.StringJoiner out = new java.util.StringJoiner("; ");
+    byPath.forEach((path, members) -> out.add("members " + members + ": " + path));
+    return out.toString();
   }
 
   /** The members as multilayer networks, or null when one is a computation graph (never a stacked MLP). */

@@ -19,6 +19,7 @@ import io.deepens.core.train.MemberTrainer;
 import io.deepens.core.train.TrainingSet;
 import io.deepens.core.train.TrainingSetBuilder;
 import io.deepens.core.train.WarmStartCheckpointer;
+import io.deepens.core.train.fast.LeanPath;
 import io.deepens.spark.data.LabeledRow;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -110,7 +111,7 @@ public final class MemberTask implements Serializable {
     out.host = executorHost();
     out.threads = tc == null ? 1 : Math.max(1, tc.cpus());
     out.gpuAddresses = gpuAddresses(tc);
-    bindDevice(out.gpuAddresses);
+    GpuBinding binding = bindDevice(member, out.gpuAddresses);
     // Threads follow spark.task.cpus (the member trainer applies them to ND4J, OpenMP and BLAS), in local mode too.
     spec = spec.withResources(new ResourcesSpec(out.threads, spec.resources().gpusPerMember()));
 
@@ -170,6 +171,7 @@ public final class MemberTask implements Serializable {
         report.put("attempt", out.attempt);
         report.put("threads", out.threads);
         report.put("gpuAddresses", List.of(out.gpuAddresses));
+        report.put("gpuBinding", binding);
         out.reportJson = EnsembleStore.json().writeValueAsString(report);
         if (result.network() != null && !"DIVERGED".equals(out.status)) {
           ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -350,23 +352,54 @@ public final class MemberTask implements Serializable {
     return gpu == null ? new String[0] : gpu.addresses();
   }
 
+  /** What became of the GPU address Spark assigned to a member task (recorded in the member's manifest entry). */
+  public enum GpuBinding {
+    /** No GPU was assigned. */
+    NONE,
+    /** ND4J's CUDA backend runs this task's thread on the assigned device. */
+    BOUND,
+    /** ND4J's backend is the CPU one: the address was ignored and the member trained on the CPU. */
+    IGNORED_CPU_BACKEND
+  }
+
   /**
-   * Binds this thread to the assigned GPU before anything is allocated (ND4J's CUDA backend otherwise maps
-   * threads to devices round-robin). On the CPU backend this is a no-op.
+   * Binds this thread to the GPU Spark assigned (its first address when several), before the thread allocates
+   * anything: ND4J's CUDA backend otherwise maps threads to devices round-robin, so with {@code gpusPerMember} 0.25
+   * four tasks of one executor could land on any device. In ND4J 1.0.0-M2.1 {@code CudaAffinityManager.unsafeSetDevice}
+   * sets the native current device of the calling thread and resets the allocator's cached context for it, and
+   * {@code getDeviceForCurrentThread} reads that native device back (javap of nd4j-cuda-11.6 1.0.0-M2.1), which is what
+   * the member report records as its device. Every ND4J allocation and kernel of the member happens on this thread
+   * ({@link MemberTrainer} trains on the calling thread). On the CPU backend the address is ignored, with an
+   * INFO line saying so.
+   *
+   * @throws DeepensException when the address is not a device ordinal or this process does not see that device
    */
-  static void bindDevice(String[] addresses) {
+  static GpuBinding bindDevice(int member, String[] addresses) {
     if (addresses.length == 0) {
-      return;
+      return GpuBinding.NONE;
     }
+    int device;
     try {
-      int device = Integer.parseInt(addresses[0]);
-      if (Nd4j.getAffinityManager().getNumberOfDevices() > device) {
-        Nd4j.getAffinityManager().unsafeSetDevice(device);
-      }
+      device = Integer.parseInt(addresses[0].trim());
     } catch (NumberFormatException e) {
       throw new DeepensException("GPU address '" + addresses[0] + "' given by Spark is not a device number; "
-          + "the discovery script must print CUDA device ordinals");
+          + "the discovery script must print CUDA device ordinals (conf/gpu-discovery.sh does)");
     }
+    LeanPath.Backend backend = LeanPath.Backend.current();
+    if (backend == LeanPath.Backend.CPU) {
+      LOG.info("member {}: ignored GPU address {} because ND4J's backend is the CPU one (build with -Pcuda for GPUs)",
+          member, String.join(",", addresses));
+      return GpuBinding.IGNORED_CPU_BACKEND;
+    }
+    int devices = Nd4j.getAffinityManager().getNumberOfDevices();
+    if (device < 0 || device >= devices) {
+      throw new DeepensException("member " + member + " was given GPU " + device + " but ND4J's " + backend
+          + " backend sees " + devices + " device(s) in this executor (0.." + (devices - 1) + "); Spark's addresses are"
+          + " CUDA ordinals of the node, so do not set CUDA_VISIBLE_DEVICES for executors");
+    }
+    Nd4j.getAffinityManager().unsafeSetDevice(device);
+    LOG.info("member {}: bound to GPU {} on ND4J's {} backend", member, device, backend);
+    return GpuBinding.BOUND;
   }
 
   private static Path localDir() throws IOException {

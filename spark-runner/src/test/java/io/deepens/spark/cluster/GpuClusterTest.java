@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Fake GPUs on a real cluster: one worker ({@code local-cluster[1,2,1024]}, two cores) owning GPU addresses 0 and
  * 1 through {@code spark.worker.resourcesFile}; its executor takes both, each member task asks for one. The two
- * members run at the same time and must record distinct addresses. Also: asking for a GPU in local mode fails
+ * members run at the same time and must record distinct addresses; on this build's CPU backend each ignores its
+ * address (its manifest entry says so) and still trains, on the lean CPU path. Also: asking for a GPU in local mode fails
  * fast instead of waiting forever.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -91,6 +92,13 @@ class GpuClusterTest {
       // the same addresses are in the published member report
       assertEquals(List.of(o.gpuAddresses[0]), List.of(ClusterTestSupport.report(r.manifest(), o.member)
           .path("gpuAddresses").get(0).asText()));
+      // this build's ND4J backend is the CPU one: the member ignored its address (and says so), trained on the CPU
+      var report = ClusterTestSupport.report(r.manifest(), o.member);
+      assertEquals("IGNORED_CPU_BACKEND", report.path("gpuBinding").asText(), report.toString());
+      assertEquals("OK", report.path("report").path("status").asText(), "member " + o.member + " trained");
+      assertEquals("CPU", report.path("report").path("compute").path("backend").asText(), report.toString());
+      assertTrue(report.path("report").path("compute").path("device").isNull(), "no device on the CPU backend");
+      assertEquals("LEAN", report.path("report").path("compute").path("path").asText(), report.toString());
     }
     assertEquals(Set.of("0", "1"), addresses, "two members holding one GPU each must get distinct addresses");
     assertNotEquals("driver", outcomes.get(0).executorId);

@@ -58,8 +58,8 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
  * thread-safe; one per network and thread.
  */
 public final class CnnTrainingStep implements LeanStep {
-  /** System property: "false" turns the lean CNN path off (training and inference then use DL4J). */
-  public static final String PROPERTY = "deepens.fastCnn";
+  /** {@link LeanPath#CNN_PROPERTY}: {@link LeanPath} decides whether this class runs. */
+  public static final String PROPERTY = LeanPath.CNN_PROPERTY;
   private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
   private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
   private static final int TRANS = openblas_nolapack.CblasTrans;
