@@ -124,6 +124,9 @@ public final class EnsembleStore {
       return Optional.of(v);
     } catch (FileNotFoundException e) {
       return Optional.empty();
+    } catch (org.apache.hadoop.fs.ChecksumException e) {
+      throw new DamagedStoreException(latest + " fails the file system's own checksum (" + e.getMessage()
+          + "); it was changed or corrupted after it was written", e);
     } catch (IOException e) {
       throw new DeepensException("cannot read " + latest + ": " + e.getMessage(), e);
     }
@@ -195,6 +198,9 @@ public final class EnsembleStore {
           + " (no " + p + "); published versions: " + versions());
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new DamagedStoreException("manifest " + p + " is not a valid manifest: " + jsonProblem(e), e);
+    } catch (org.apache.hadoop.fs.ChecksumException e) {
+      throw new DamagedStoreException("manifest " + p + " fails the file system's own checksum (" + e.getMessage()
+          + "); it was changed or corrupted after publication", e);
     } catch (IOException e) {
       throw new DeepensException("cannot read manifest " + p + ": " + e.getMessage(), e);
     }

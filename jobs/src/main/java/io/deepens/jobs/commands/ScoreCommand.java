@@ -128,7 +128,7 @@ public final class ScoreCommand implements Command {
                 / Math.max(1, invalid.rows()), limit, output, mode.equals("overwrite") ? " (its previous content "
                 + "is unchanged)" : "", String.join("; ", invalid.mostCommon(3))));
       }
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // SparkException too: Scala's checked exceptions are not declared
       commit.abort();
       throw e;
     }
