@@ -84,7 +84,13 @@ public final class OutputCommit {
       Path q = fs.makeQualified(p);
       InvalidInputException.check(q.getParent() != null, "score: --output %s is the root of its file system; name"
           + " a folder in it", output);
-      OutputCommit c = new OutputCommit(fs, FileContext.getFileContext(fs.getUri(), conf), q, overwrite, faultHook);
+      FileContext fc;
+      try {
+        fc = FileContext.getFileContext(fs.getUri(), conf);
+      } catch (org.apache.hadoop.fs.UnsupportedFileSystemException e) {
+        fc = null; // no AbstractFileSystem binding for this scheme: FileSystem.rename after an existence check
+      }
+      OutputCommit c = new OutputCommit(fs, fc, q, overwrite, faultHook);
       c.recover();
       if (!overwrite) {
         InvalidInputException.check(!fs.exists(q), "score: output %s exists already; pass --mode overwrite to"
@@ -117,13 +123,13 @@ public final class OutputCommit {
         return;
       }
       Path aside = sibling(output, REPLACED);
-      fc.rename(output, aside, Options.Rename.NONE);
+      rename(output, aside);
       halt("swapping");
       try {
         moveIn();
       } catch (RuntimeException e) {
         try {
-          fc.rename(aside, output, Options.Rename.NONE);
+          rename(aside, output);
         } catch (IOException again) {
           e.addSuppressed(again);
           LOG.error("cannot put the previous output back from {} to {}: move it by hand", aside, output);
@@ -141,11 +147,28 @@ public final class OutputCommit {
 
   private void moveIn() throws IOException {
     try {
-      fc.rename(staging, output, Options.Rename.NONE);
+      rename(staging, output);
     } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
       abort();
       throw new InvalidInputException("score: output " + output + " was created by someone else while this job "
           + "ran; nothing was replaced. Pass --mode overwrite to replace it");
+    }
+  }
+
+  /**
+   * Renames {@code from} to {@code to}, refusing an existing {@code to} (a plain FileSystem.rename would move
+   * {@code from} into an existing folder): atomically on HDFS ({@code FileContext.rename} without OVERWRITE).
+   */
+  private void rename(Path from, Path to) throws IOException {
+    if (fc != null) {
+      fc.rename(from, to, Options.Rename.NONE);
+      return;
+    }
+    if (fs.exists(to)) {
+      throw new org.apache.hadoop.fs.FileAlreadyExistsException(to + " exists");
+    }
+    if (!fs.rename(from, to)) {
+      throw new IOException("renaming " + from + " to " + to + " failed");
     }
   }
 
@@ -196,7 +219,7 @@ public final class OutputCommit {
           .max(Comparator.comparingLong(l -> l.status.getModificationTime()));
       if (newest.isPresent()) {
         Path from = newest.get().status.getPath();
-        fc.rename(from, output, Options.Rename.NONE);
+        rename(from, output);
         LOG.warn("restored the previous output {} from {}: a score with --mode overwrite (pid {} on {}) stopped "
             + "between moving it aside and moving its replacement in", output, from.getName(), newest.get().pid,
             newest.get().host);
