@@ -354,10 +354,14 @@ class SchedulerRetryTest {
     assertTrue(r.log().stream().anyMatch(l -> l.contains("deepens train failed:") && l.contains("\n")),
         "the parser's whole message (several lines) is in the log above the outcome: " + r.log());
 
-    Path json = tmp.resolve("broken.json");
-    Files.writeString(json, "{\"name\": \"x\",\n  \"task\": classification\n}");
-    logged("train", "--config", json.toString(), "--data", data + "/train", "--store",
-        tmp.resolve("s-json").toString()).assertOutcome(2, "broken.json");
+    // a user's DL4J network configuration (JSON) that does not parse
+    Files.writeString(tmp.resolve("broken-graph.json"), "{\"vertices\" : {\n  \"out\" : [1, 2,\n}");
+    Path spec = tmp.resolve("graph.yaml");
+    Files.writeString(spec, Files.readString(Path.of(EndToEndTest.ROOT, "conf/digits-dl4j-graph.yaml"))
+        .replace("configPath: digits-dl4j-graph.json", "configPath: broken-graph.json"));
+    Logged json = logged("train", "--config", spec.toString(), "--data", data + "/train", "--store",
+        tmp.resolve("s-json").toString());
+    json.assertOutcome(2, "network.config");
 
     assertEquals("a b c: d", Main.oneLine("a\n  b\r\n\tc:\n    ^\n d\n"));
     assertTrue(Main.oneLine("x".repeat(2000)).endsWith("… (the whole message is in the log above)"));
