@@ -189,7 +189,7 @@ public final class RunLock implements AutoCloseable {
       return;
     }
     boolean same = judged.holder != null
-        ? now.get().holder != null && judged.holder.token().equals(now.get().holder.token())
+        ? now.get().holder != null && java.util.Objects.equals(judged.holder.token(), now.get().holder.token())
         : now.get().holder == null && now.get().modificationTime == judged.modificationTime;
     if (same) {
       files.delete(path);
