@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A killed scoring job leaves no partial output: starts the `score` job on the 1M-row table of scoring-memory.sh,
-# kill -9s its JVM as soon as the first task has committed its file (a task_* folder under _temporary/0), shows
-# what is on disk and what a reader sees, then reruns with --mode overwrite and counts the rows.
+# kill -9s its JVM as soon as the first task has committed its file (a task_* folder under _temporary/0 of the
+# job's hidden staging folder, .NAME.deepens-staging-*, beside the output), shows what is on disk and what a reader
+# sees, then reruns the identical command and counts the rows.
 #   scripts/bench/kill-midwrite.sh [WORK [STORE]]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,19 +15,23 @@ rm -rf "$OUT"
 "$ROOT/scripts/deepens" score --ensemble "$STORE" --input "$IN" --output "$OUT" --master 'local[2]' \
   > "$WORK/killed.log" 2>&1 &
 PID=$!
-until compgen -G "$OUT/_temporary/0/task_*" > /dev/null; do
+STAGED="$(dirname "$OUT")/.$(basename "$OUT").deepens-staging-"
+until compgen -G "$STAGED*/_temporary/0/task_*" > /dev/null; do
   kill -0 "$PID" 2>/dev/null || { echo "the job ended before a task committed; see $WORK/killed.log" >&2; exit 1; }
   sleep 0.2
 done
 kill -9 "$PID"
 wait "$PID" 2>/dev/null || true
 echo "== killed pid $PID (kill -9) after the first task commit; on disk:"
-(cd "$OUT" && find . -type f ! -name '.*.crc' | sort | sed 's/^/   /')
-echo "   _SUCCESS present: $([[ -f $OUT/_SUCCESS ]] && echo yes || echo no)"
-echo "   part files outside _temporary: $(find "$OUT" -name 'part-*' ! -path '*/_temporary/*' | wc -l)"
+echo "   $OUT exists: $([[ -e $OUT ]] && echo yes || echo no)"
+for d in "$STAGED"*; do
+  echo "   staging folder $(basename "$d"):"
+  (cd "$d" && find . -type f ! -name '.*.crc' | sort | sed 's/^/     /')
+done
 bench count "$OUT" 2>/dev/null | sed 's/^/   /'
-echo "== rerun with --mode overwrite"
-"$ROOT/scripts/deepens" score --ensemble "$STORE" --input "$IN" --output "$OUT" --mode overwrite \
+echo "== rerun of the identical command"
+"$ROOT/scripts/deepens" score --ensemble "$STORE" --input "$IN" --output "$OUT" \
   --master 'local[2]' 2>/dev/null | sed 's/^/   /'
+echo "   staging folders left: $(compgen -G "$STAGED*" | wc -l)"
 echo "   _SUCCESS present: $([[ -f $OUT/_SUCCESS ]] && echo yes || echo no)"
 bench count "$OUT" 2>/dev/null | sed 's/^/   /'

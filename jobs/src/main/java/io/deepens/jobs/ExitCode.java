@@ -10,9 +10,17 @@ public enum ExitCode {
   OK(0),
   /** An unexpected internal error (a bug): report it. */
   INTERNAL(1),
-  /** Usage or bad input (arguments, spec, data): fix the input; retrying will not help. */
+  /**
+   * Usage or bad input: arguments, spec, data rows (including more invalid rows than {@code score --max-invalid}
+   * allows), or a damaged store ({@link io.deepens.core.store.DamagedStoreException}: a member file missing or
+   * changed, a manifest that is not valid, {@code LATEST} holding garbage or naming a missing version; restore the
+   * file or republish). Fix the input; retrying will not help.
+   */
   USAGE(2),
-  /** Infrastructure failure (file system, cluster, lost executors beyond retries): retrying may help. */
+  /**
+   * Infrastructure failure (a file system that cannot be reached or fails a read, the cluster, lost executors
+   * beyond retries): retrying may help.
+   */
   INFRASTRUCTURE(3),
   /**
    * Nothing to do: {@code gc} found nothing to remove (with {@code --dry-run}: would remove nothing), so a script

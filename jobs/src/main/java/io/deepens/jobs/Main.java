@@ -97,18 +97,49 @@ public final class Main {
       Args args = Args.parse(c.name(), argv, 1, c.options(), c.flags());
       ExitCode result = c.run(args);
       String outcome = Outcome.take();
-      outcomes.add((outcome != null ? outcome : c.name() + " finished") + " (exit " + result.code + ")");
+      outcomes.add(oneLine(outcome != null ? outcome : c.name() + " finished") + " (exit " + result.code + ")");
       return result.code;
     } catch (Throwable t) {
       Outcome.take();
       Failure f = classify(t);
+      String message = f.message == null ? "" : f.message;
+      String line = oneLine(message);
       if (f.code == ExitCode.INTERNAL || f.code == ExitCode.INFRASTRUCTURE) {
         LOG.error("deepens {} failed", c.name(), t);
       }
-      err.println("deepens " + c.name() + ": " + f.message);
-      outcomes.add(c.name() + " failed: " + f.message + " (exit " + f.code.code + ")");
+      if (!line.equals(message)) {
+        LOG.error("deepens {} failed: {}", c.name(), message); // the whole message (a parser's excerpt and caret)
+      }
+      err.println("deepens " + c.name() + ": " + line);
+      outcomes.add(c.name() + " failed: " + line + " (exit " + f.code.code + ")");
       return f.code.code;
     }
+  }
+
+  /** Longest message the outcome line carries; a longer one is cut there and logged whole above it. */
+  static final int MAX_OUTCOME_MESSAGE = 600;
+
+  /**
+   * A message as one line for the outcome: line breaks and the indentation around them become one space, lines
+   * holding only a parser's caret ({@code ^}) are dropped, and a message longer than
+   * {@value #MAX_OUTCOME_MESSAGE} characters is cut with a pointer to the log, where it is written whole.
+   */
+  static String oneLine(String message) {
+    StringBuilder sb = new StringBuilder();
+    for (String l : message.split("\\R")) {
+      String t = l.strip();
+      if (t.isEmpty() || t.chars().allMatch(ch -> ch == '^')) {
+        continue;
+      }
+      if (sb.length() > 0) {
+        sb.append(' ');
+      }
+      sb.append(t.replace('\t', ' '));
+    }
+    if (sb.length() > MAX_OUTCOME_MESSAGE) {
+      return sb.substring(0, MAX_OUTCOME_MESSAGE) + "… (the whole message is in the log above)";
+    }
+    return sb.toString();
   }
 
   record Failure(ExitCode code, String message) {}
@@ -129,7 +160,8 @@ public final class Main {
       }
     }
     java.util.regex.Matcher m = java.util.regex.Pattern
-        .compile("io\\.deepens\\.core\\.InvalidInputException: ([^\\n]+)").matcher(String.valueOf(messages(t)));
+        .compile("io\\.deepens\\.core\\.(?:InvalidInputException|store\\.DamagedStoreException): ([^\\n]+)")
+        .matcher(String.valueOf(messages(t)));
     if (m.find()) {
       return new Failure(ExitCode.USAGE, m.group(1));
     }
@@ -175,7 +207,8 @@ public final class Main {
     commands.values().forEach(c -> sb.append(String.format("  %-9s %s%n", c.name(), c.summary())));
     sb.append("\n'deepens <command> --help' shows a command's options. --verbose (any command) adds Spark's own "
         + "messages (jobs, stages, tasks) to the console.\n");
-    sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, 3 infrastructure failure (retry), 4 nothing"
+    sb.append("exit codes: 0 done, 1 internal error, 2 usage or bad input, a damaged store or too many invalid rows"
+        + " (retrying will not help), 3 infrastructure failure (retry), 4 nothing"
         + " to do (gc removed nothing; a rerun of a published train run id exits 0), 5 busy (another process holds"
         + " the run id)");
     return sb.toString();

@@ -264,7 +264,7 @@ class LocalTrainScoreTest {
     InvalidInputException e = assertThrows(InvalidInputException.class, () -> trainer.train(bad, null, spec, opts));
     String msg = e.getMessage();
     assertTrue(msg.contains("id=9001") && msg.contains("NaN"), msg);
-    assertTrue(msg.contains("1 rows have 2 values") && msg.contains("id=9002"), msg);
+    assertTrue(msg.contains("1 row has 2 values") && msg.contains("id=9002"), msg);
     assertTrue(msg.contains("id=9003") && msg.contains("label 'label' is 9"), msg);
     assertTrue(!Files.exists(tmp.resolve("store-err/versions")), "nothing may be published");
   }

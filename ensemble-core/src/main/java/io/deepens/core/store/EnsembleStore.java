@@ -118,11 +118,15 @@ public final class EnsembleStore {
     try (InputStream in = fs.open(latest)) {
       String v = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
       if (!VERSION.matcher(v).matches()) {
-        throw new DeepensException(latest + " holds '" + v + "', which is not a version name (vNNNNNN)");
+        throw new DamagedStoreException(latest + " holds '" + abbreviate(v) + "', which is not a version name "
+            + "(vNNNNNN; published versions: " + versions() + ")");
       }
       return Optional.of(v);
     } catch (FileNotFoundException e) {
       return Optional.empty();
+    } catch (org.apache.hadoop.fs.ChecksumException e) {
+      throw new DamagedStoreException(latest + " fails the file system's own checksum (" + e.getMessage()
+          + "); it was changed or corrupted after it was written", e);
     } catch (IOException e) {
       throw new DeepensException("cannot read " + latest + ": " + e.getMessage(), e);
     }
@@ -133,7 +137,38 @@ public final class EnsembleStore {
    * stays valid while newer versions are published.
    */
   public Manifest resolve(String version) {
-    return readManifest(versionName(version));
+    return readResolved(version, versionName(version));
+  }
+
+  private static boolean viaLatest(String version) {
+    return version == null || version.isBlank() || version.equals(LATEST);
+  }
+
+  /** The manifest of {@code v}, which {@code requested} resolved to: a LATEST naming no version is damage. */
+  private Manifest readResolved(String requested, String v) {
+    if (!viaLatest(requested)) {
+      return readManifest(v);
+    }
+    try {
+      return readManifest(v);
+    } catch (DamagedStoreException e) {
+      throw e;
+    } catch (InvalidInputException e) { // only "does not exist" is thrown as plain invalid input there
+      throw new DamagedStoreException(new Path(root, LATEST) + " names version " + v + ", which does not exist "
+          + "(no " + new Path(versionDir(v), MANIFEST) + "; published versions: " + versions() + ")");
+    }
+  }
+
+  private static String abbreviate(String s) {
+    String one = s.replaceAll("\\s+", " ");
+    return one.length() <= 40 ? one : one.substring(0, 40) + "…";
+  }
+
+  /** A JSON parser's complaint on one line: its own message without the source excerpt, and where. */
+  static String jsonProblem(com.fasterxml.jackson.core.JsonProcessingException e) {
+    com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+    return e.getOriginalMessage().replaceAll("\\s*\\R\\s*", " ")
+        + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
   }
 
   /** The version name {@code version} stands for: itself, or what {@code LATEST} names for null/LATEST. */
@@ -154,13 +189,18 @@ public final class EnsembleStore {
     try (InputStream in = fs.open(p)) {
       Manifest m = JSON.readValue(in, Manifest.class);
       if (m.formatVersion() > Manifest.FORMAT_VERSION) {
-        throw new DeepensException(p + " has format version " + m.formatVersion()
+        throw new InvalidInputException(p + " has format version " + m.formatVersion()
             + ", newer than this deepens reads (" + Manifest.FORMAT_VERSION + "): upgrade deepens");
       }
       return m;
     } catch (FileNotFoundException e) {
       throw new InvalidInputException("version " + version + " does not exist in store " + root
           + " (no " + p + "); published versions: " + versions());
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new DamagedStoreException("manifest " + p + " is not a valid manifest: " + jsonProblem(e), e);
+    } catch (org.apache.hadoop.fs.ChecksumException e) {
+      throw new DamagedStoreException("manifest " + p + " fails the file system's own checksum (" + e.getMessage()
+          + "); it was changed or corrupted after publication", e);
     } catch (IOException e) {
       throw new DeepensException("cannot read manifest " + p + ": " + e.getMessage(), e);
     }
@@ -180,12 +220,12 @@ public final class EnsembleStore {
         || relative.startsWith("/")
         || relative.contains("\\")
         || URI.create(relative.replace(" ", "%20")).getScheme() != null) {
-      throw new DeepensException("manifest of " + version + " names file '" + relative
+      throw new DamagedStoreException("manifest of " + version + " names file '" + relative
           + "', which is not a relative path inside the version folder: refusing to read it");
     }
     for (String part : relative.split("/")) {
       if (part.equals("..") || part.equals(".") || part.isEmpty()) {
-        throw new DeepensException("manifest of " + version + " names file '" + relative
+        throw new DamagedStoreException("manifest of " + version + " names file '" + relative
             + "', which leaves the version folder: refusing to read it");
       }
     }
@@ -199,15 +239,15 @@ public final class EnsembleStore {
       byte[] bytes = in.readAllBytes();
       String actual = Sha256.of(bytes);
       if (!actual.equalsIgnoreCase(expectedSha256)) {
-        throw new DeepensException("checksum mismatch for " + p + ": manifest says SHA-256 " + expectedSha256
-            + ", file has " + actual + ". The file was changed or corrupted after publication; "
-            + "republish the ensemble or restore the file");
+        throw new DamagedStoreException("checksum mismatch for " + p + ": manifest says SHA-256 " + expectedSha256
+            + ", file has " + actual + "; the file was changed or corrupted after publication");
       }
       return bytes;
     } catch (org.apache.hadoop.fs.ChecksumException e) {
-      throw new DeepensException("checksum mismatch for " + p + ": the file system's own checksum fails ("
-          + e.getMessage() + "). The file was changed or corrupted after publication; republish the ensemble "
-          + "or restore the file", e);
+      throw new DamagedStoreException("checksum mismatch for " + p + ": the file system's own checksum fails ("
+          + e.getMessage() + "); the file was changed or corrupted after publication", e);
+    } catch (FileNotFoundException e) {
+      throw new DamagedStoreException("file " + p + ", which the manifest of " + version + " lists, is missing", e);
     } catch (IOException e) {
       throw new DeepensException("cannot read " + p + ": " + e.getMessage(), e);
     }
@@ -400,6 +440,8 @@ public final class EnsembleStore {
     RunMarker marker;
     try {
       marker = JSON.readValue(bytes.get(), RunMarker.class);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new DamagedStoreException("run record " + runMarker(runId) + " is not valid: " + jsonProblem(e), e);
     } catch (IOException e) {
       throw new DeepensException("cannot read " + runMarker(runId) + ": " + e.getMessage(), e);
     }
@@ -431,7 +473,7 @@ public final class EnsembleStore {
   public Manifest resolveAndLease(String version) {
     String v = versionName(version);
     lease(v);
-    return readManifest(v);
+    return readResolved(version, v);
   }
 
   /** Writes a lease on {@code version} now; returns its path, or empty when it could not be written. */

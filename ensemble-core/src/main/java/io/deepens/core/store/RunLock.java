@@ -1,5 +1,6 @@
 package io.deepens.core.store;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import io.deepens.core.DeepensException;
 import java.io.FileNotFoundException;
@@ -42,6 +43,10 @@ import org.slf4j.LoggerFactory;
  *       {@value #DEFAULT_STALE_MINUTES} minutes) belongs to a crashed process: the next run deletes it and takes
  *       the lock, so a crashed run can be resumed. An unreadable lock file counts from its modification time. Clocks
  *       of the machines involved are assumed to agree to well within the timeout (NTP).</li>
+ *   <li><b>Dead holder on this host</b>: a lock naming this host ({@link ProcessIdentity}: same host name, boot
+ *       id and pid namespace) whose pid is not running, or now runs another program (a different start time),
+ *       belongs to a crashed process: it is taken over at once, and the log says so. Across hosts only the heartbeat
+ *       rule applies, since a pid means nothing on another machine.</li>
  *   <li><b>Otherwise</b> {@link #acquire} fails at once with {@link HeldException}, naming the holder and when the
  *       lock becomes stale.</li>
  *   <li><b>Release</b> ({@link #close}) deletes the file if it is still this lock's (publication removes the whole
@@ -61,12 +66,24 @@ public final class RunLock implements AutoCloseable {
   public static final Duration DEFAULT_STALE_AFTER = Duration.ofMinutes(DEFAULT_STALE_MINUTES);
   public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(DEFAULT_HEARTBEAT_SECONDS);
 
-  /** What a lock file says. */
+  /**
+   * What a lock file says. {@code hostId} and {@code processStart} ({@link ProcessIdentity}) let a rerun on the same
+   * host tell a dead holder from a live one; lock files written before they existed have them null.
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Holder(String token, String runId, String owner, String host, long pid, String acquiredAt,
-      String heartbeatAt) {
+      String heartbeatAt, String hostId, String processStart) {
+    @JsonCreator
+    public Holder {}
+
+    /** A holder without a host identity: judged by its heartbeat only. */
+    public Holder(String token, String runId, String owner, String host, long pid, String acquiredAt,
+        String heartbeatAt) {
+      this(token, runId, owner, host, pid, acquiredAt, heartbeatAt, null, null);
+    }
+
     Holder beat(Instant now) {
-      return new Holder(token, runId, owner, host, pid, acquiredAt, now.toString());
+      return new Holder(token, runId, owner, host, pid, acquiredAt, now.toString(), hostId, processStart);
     }
   }
 
@@ -122,8 +139,8 @@ public final class RunLock implements AutoCloseable {
     Path path = path(store, runId);
     Files2 files = Files2.of(store);
     Instant now = Instant.now();
-    Holder mine = new Holder(UUID.randomUUID().toString(), runId, owner, host(), ProcessHandle.current().pid(),
-        now.toString(), now.toString());
+    Holder mine = new Holder(UUID.randomUUID().toString(), runId, owner, ProcessIdentity.host(),
+        ProcessIdentity.pid(), now.toString(), now.toString(), ProcessIdentity.hostId(), ProcessIdentity.startedAt());
     for (int attempt = 0; attempt < 3; attempt++) {
       if (files.createNew(path, EnsembleStore.toJson(mine))) {
         LOG.info("run {}: lock {} acquired (heartbeat every {} s, stale after {} s without one)", runId, path,
@@ -137,8 +154,17 @@ public final class RunLock implements AutoCloseable {
       Observed o = seen.get();
       Instant beat = o.heartbeat();
       Duration age = Duration.between(beat, Instant.now());
+      Holder h = o.holder;
+      Optional<String> gone = h == null ? Optional.empty()
+          : ProcessIdentity.goneFromThisHost(h.host(), h.hostId(), h.pid(), h.processStart());
+      if (gone.isPresent()) {
+        LOG.warn("run {}: taking over lock {} at once: its holder ({} on this host, pid {}, since {}) is gone: {}; "
+            + "its last heartbeat was {} s ago", runId, path, h.owner(), h.pid(), h.acquiredAt(), gone.get(),
+            age.toSeconds());
+        deleteIfStill(files, path, o);
+        continue;
+      }
       if (age.compareTo(staleAfter) < 0) {
-        Holder h = o.holder;
         String who = h == null ? "an unreadable lock file" : String.format(java.util.Locale.ROOT,
             "%s on host %s (pid %d, since %s)", h.owner(), h.host(), h.pid(), h.acquiredAt());
         throw new HeldException("run id '" + runId + "' is being trained by another process: " + who
@@ -148,9 +174,26 @@ public final class RunLock implements AutoCloseable {
       }
       LOG.warn("run {}: taking over stale lock {} (last heartbeat {} s ago, older than {} s): {}", runId, path,
           age.toSeconds(), staleAfter.toSeconds(), o.holder);
-      files.delete(path);
+      deleteIfStill(files, path, o);
     }
     throw new DeepensException("cannot acquire " + path + ": it kept reappearing after 3 attempts");
+  }
+
+  /**
+   * Deletes the lock file if it still holds what was judged (same token; for an unreadable file, same modification
+   * time), narrowing the window in which two processes taking over the same lock delete each other's new one.
+   */
+  private static void deleteIfStill(Files2 files, Path path, Observed judged) {
+    Optional<Observed> now = files.read(path);
+    if (now.isEmpty()) {
+      return;
+    }
+    boolean same = judged.holder != null
+        ? now.get().holder != null && java.util.Objects.equals(judged.holder.token(), now.get().holder.token())
+        : now.get().holder == null && now.get().modificationTime == judged.modificationTime;
+    if (same) {
+      files.delete(path);
+    }
   }
 
   public static Path path(EnsembleStore store, String runId) {
@@ -225,14 +268,6 @@ public final class RunLock implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("run {}: cannot release lock {} ({}); it turns stale after its timeout", mine.runId(), path,
           e.toString());
-    }
-  }
-
-  private static String host() {
-    try {
-      return java.net.InetAddress.getLocalHost().getHostName();
-    } catch (IOException e) {
-      return "unknown";
     }
   }
 

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.RawLocalFileSystem;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -182,5 +183,103 @@ class RunLockTest {
     RunLock.acquire(store, "nightly-1", "run").close();
     assertFalse(Files.exists(lockFile()));
     assertTrue(Files.exists(ckpt), "a crashed run's checkpoints stay for the rerun");
+  }
+
+  /** A pid of this host that is certainly not running: a process this test started and waited for. */
+  static long deadPid() throws Exception {
+    Process p = new ProcessBuilder("true").start();
+    assertEquals(0, p.waitFor());
+    assertFalse(ProcessHandle.of(p.pid()).map(ProcessHandle::isAlive).orElse(false));
+    return p.pid();
+  }
+
+  void writeLock(RunLock.Holder h) throws Exception {
+    Files.createDirectories(lockFile().getParent());
+    Files.write(lockFile(), EnsembleStore.toJson(h));
+  }
+
+  static RunLock.Holder fresh(String token, String host, String hostId, long pid, String processStart) {
+    Instant now = Instant.now();
+    return new RunLock.Holder(token, "nightly-1", "deepens train", host, pid, now.minusSeconds(30).toString(),
+        now.toString(), hostId, processStart);
+  }
+
+  /**
+   * A driver killed with kill -9 on this host leaves a fresh lock (its heartbeat is seconds old); the rerun on the
+   * same host sees that the pid is gone and takes the lock over at once instead of waiting 10 minutes.
+   */
+  @org.junit.jupiter.api.Test
+  void aLockOfAKilledProcessOfThisHostIsTakenOverAtOnce() throws Exception {
+    EnsembleStore store = store(false);
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        RunLockHolder.class.getName(), tmp.resolve("store").toString(), "nightly-1", "600000", "100")
+        .redirectErrorStream(true).start();
+    try {
+      java.io.BufferedReader out = new java.io.BufferedReader(
+          new java.io.InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("ACQUIRED ")) {
+        // skip the child's log lines
+      }
+      assertTrue(line != null, "the holder JVM did not acquire the lock");
+      RunLock.HeldException e = assertThrows(RunLock.HeldException.class,
+          () -> RunLock.acquire(store, "nightly-1", "rerun"));
+      assertTrue(e.getMessage().contains("pid " + holder.pid()), e.getMessage());
+      RunLock.Holder h = RunLock.read(store, "nightly-1").orElseThrow();
+      assertEquals(ProcessIdentity.host(), h.host());
+      assertEquals(ProcessIdentity.hostId(), h.hostId());
+      assertEquals(holder.info().startInstant().orElseThrow().toString(), h.processStart());
+    } finally {
+      // kill -9: no release, the lock file stays with a heartbeat well inside the 10 minutes
+      assertEquals(137, holder.destroyForcibly().waitFor());
+    }
+    RunLock.Holder left = RunLock.read(store, "nightly-1").orElseThrow();
+    assertTrue(Duration.between(Instant.parse(left.heartbeatAt()), Instant.now()).toSeconds() < 60, left.toString());
+    long t0 = System.nanoTime();
+    try (RunLock mine = RunLock.acquire(store, "nightly-1", "rerun")) {
+      assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "taken over at once");
+      assertEquals(mine.holder().token(), RunLock.read(store, "nightly-1").orElseThrow().token());
+      assertNotEquals(left.token(), mine.holder().token());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void aLockOfThisHostIsTakenOverAtOnceOnlyWhenItsProcessIsGoneOrAnotherProgram(boolean hadoopApi)
+      throws Exception {
+    Assumptions.assumeTrue(ProcessIdentity.hostId() != null, "needs Linux's boot id and pid namespace");
+    EnsembleStore store = store(hadoopApi);
+    String host = ProcessIdentity.host();
+    String hostId = ProcessIdentity.hostId();
+    // a dead pid of this host: taken over at once
+    writeLock(fresh("dead", host, hostId, deadPid(), null));
+    try (RunLock l = RunLock.acquire(store, "nightly-1", "rerun")) {
+      assertNotEquals("dead", RunLock.read(store, "nightly-1").orElseThrow().token());
+    }
+    Process sleeper = new ProcessBuilder("sleep", "60").start();
+    try {
+      String started = sleeper.info().startInstant().orElseThrow().toString();
+      // the pid is alive and is the recorded program (same start time): the holder lives, the lock is kept
+      writeLock(fresh("alive", host, hostId, sleeper.pid(), started));
+      assertThrows(RunLock.HeldException.class, () -> RunLock.acquire(store, "nightly-1", "rerun"));
+      // the pid is alive but started at another time: the pid was reused by another program after the holder died
+      writeLock(fresh("reused", host, hostId, sleeper.pid(), Instant.parse(started).minusSeconds(3600).toString()));
+      try (RunLock l = RunLock.acquire(store, "nightly-1", "rerun")) {
+        assertNotEquals("reused", RunLock.read(store, "nightly-1").orElseThrow().token());
+      }
+    } finally {
+      sleeper.destroyForcibly().waitFor();
+    }
+    // another host (a different host name, or the same name with another boot id or pid namespace: a container on
+    // another machine), or a lock without a host identity: a pid means nothing there, the heartbeat rule applies
+    long dead = deadPid();
+    for (RunLock.Holder other : java.util.List.of(fresh("other-name", host + "-2", hostId, dead, null),
+        fresh("other-boot", host, "0000/pid:[1]", dead, null),
+        new RunLock.Holder("old-format", "nightly-1", "deepens train", host, dead, Instant.now().toString(),
+            Instant.now().toString()))) {
+      writeLock(other);
+      assertThrows(RunLock.HeldException.class, () -> RunLock.acquire(store, "nightly-1", "rerun"), other.token());
+    }
   }
 }

@@ -100,6 +100,15 @@ public final class EnsembleScorer implements Serializable {
    */
   public Dataset<Row> score(SparkSession spark, Dataset<Row> input, List<String> features, String key,
       InvalidPolicy policy, int batchSize, LongAccumulator skipped) {
+    return score(spark, input, features, key, policy, batchSize, skipped, null);
+  }
+
+  /**
+   * Scores {@code input}, counting every row read and every invalid row (skipped or kept) by reason in
+   * {@code invalid} (may be null).
+   */
+  public Dataset<Row> score(SparkSession spark, Dataset<Row> input, List<String> features, String key,
+      InvalidPolicy policy, int batchSize, LongAccumulator skipped, InvalidRows invalid) {
     InvalidInputException.check(batchSize > 0, "batch size must be > 0, found %d", batchSize);
     FeatureDecoder decoder = decoder(input.schema(), features, key);
     StructType inSchema = input.schema();
@@ -107,7 +116,7 @@ public final class EnsembleScorer implements Serializable {
     JavaRDD<InternalRow> rows = input.queryExecution().toRdd().toJavaRDD();
     JavaRDD<InternalRow> scored = rows.mapPartitionsWithIndex(
         (Integer part, Iterator<InternalRow> it) -> new Batches(part, it, decoder, inSchema, policy, batchSize,
-            skipped), true);
+            skipped, invalid), true);
     return spark.internalCreateDataFrame(scored.rdd(), outSchema, false);
   }
 
@@ -142,6 +151,7 @@ public final class EnsembleScorer implements Serializable {
     private final InvalidPolicy policy;
     private final int batchSize;
     private final LongAccumulator skipped;
+    private final InvalidRows invalid;
     private final LoadedEnsemble ensemble;
     private final float[] x;
     private final InternalRow[] held;
@@ -153,8 +163,9 @@ public final class EnsembleScorer implements Serializable {
     private long batchNo;
 
     Batches(int partition, Iterator<InternalRow> in, FeatureDecoder decoder, StructType inSchema,
-        InvalidPolicy policy, int batchSize, LongAccumulator skipped) {
+        InvalidPolicy policy, int batchSize, LongAccumulator skipped, InvalidRows invalid) {
       this.partition = partition;
+      this.invalid = invalid;
       this.in = in;
       this.decoder = decoder;
       this.inTypes = new org.apache.spark.sql.types.DataType[inSchema.size()];
@@ -197,12 +208,19 @@ public final class EnsembleScorer implements Serializable {
       readyPos = 0;
       int n = 0;
       int valid = 0;
+      InvalidRows.Tally tally = invalid == null ? null : new InvalidRows.Tally();
       while (n < batchSize && in.hasNext()) {
         InternalRow r = in.next();
         long ordinal = seen++;
+        if (tally != null) {
+          tally.row();
+        }
         String reason = decoder.decodeFeatures(r, x, valid * numFeatures);
         if (reason != null) {
           String where = decoder.describe(r, ordinal, partition);
+          if (tally != null) {
+            tally.invalid(reason, where + ": " + reason);
+          }
           if (policy == InvalidPolicy.FAIL) {
             throw new InvalidInputException("cannot score " + where + ": " + reason
                 + ". Fix the row, or rerun with --invalid skip (drop such rows) or --invalid keep (null outputs)");
@@ -219,6 +237,9 @@ public final class EnsembleScorer implements Serializable {
           validIndex[valid++] = n;
         }
         held[n++] = r.copy();
+      }
+      if (tally != null) {
+        invalid.add(tally); // Spark merges a task's updates only when the task succeeds
       }
       Object[][] outValues = new Object[n][];
       if (valid > 0) {

@@ -145,7 +145,8 @@ final class MemberCopies implements Serializable {
       profile.rows++;
       int len = decoder.featureLength(r);
       if (len < 0) {
-        profile.addInvalid("null features", decoder.describe(r, i, partition));
+        profile.addInvalid("null features", decoder.describe(r, i, partition) + ": features "
+            + decoder.featureDescription() + " are null");
         refuse(i);
         return;
       }

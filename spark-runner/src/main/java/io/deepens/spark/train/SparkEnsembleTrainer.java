@@ -368,15 +368,16 @@ public final class SparkEnsembleTrainer {
           + " do not all have the same length (expected " + expected + "):");
       p.lengths.forEach((len, count) -> {
         if (len != expected) {
-          sb.append(String.format(Locale.ROOT, " %d rows have %d values (e.g. %s);", count, len,
-              p.lengthExamples.get(len)));
+          sb.append(String.format(Locale.ROOT, " %d %s %d values (e.g. %s);", count, count == 1 ? "row has"
+              : "rows have", len, p.lengthExamples.get(len)));
         }
       });
-      problems.add(sb.toString());
+      problems.add(sb.toString().replaceAll(";$", "."));
     }
     p.invalid.forEach((reason, count) -> {
       if (!reason.contains(" values, expected ")) {
-        problems.add(String.format(Locale.ROOT, "%d rows: %s", count, p.invalidExamples.get(reason)));
+        problems.add(String.format(Locale.ROOT, "%d %s, e.g. %s.", count, count == 1 ? "invalid row" : "invalid rows",
+            p.invalidExamples.get(reason)));
       }
     });
     if (!problems.isEmpty()) {

@@ -172,7 +172,7 @@ class TableReadOnceTest {
     }
     String msg = e.getMessage();
     assertTrue(msg.startsWith("training table bad has invalid rows; nothing was trained.")
-        && msg.contains("id=9001") && msg.contains("NaN") && msg.contains("1 rows have 2 values (e.g. id=9002)"), msg);
+        && msg.contains("id=9001") && msg.contains("NaN") && msg.contains("1 row has 2 values (e.g. id=9002)"), msg);
     assertEquals(1, reads.rowsReadByStage.size(), "stages that read the table: " + reads.rowsReadByStage);
     assertEquals(rows.size(), reads.rowsReadByStage.values().iterator().next());
     assertEquals(0, reads.resultTasks.get(), "no member task may start on a refused table");
