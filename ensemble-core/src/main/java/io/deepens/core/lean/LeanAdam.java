@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 import java.util.List;
 import org.deeplearning4j.nn.api.Updater;

@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 /** The softmax of the lean paths, in float and in DL4J's order of operations. */
 final class Softmax {

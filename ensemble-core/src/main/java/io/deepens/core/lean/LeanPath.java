@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 import io.deepens.core.InvalidInputException;
 import java.util.Locale;
