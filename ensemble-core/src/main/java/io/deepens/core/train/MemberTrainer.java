@@ -438,7 +438,7 @@ public final class MemberTrainer {
           mln -> leanKind(spec) == LeanPath.Kind.MLP
               ? MlpTrainingStep.create(mln, bs).map(LeanStep.class::cast)
               : CnnTrainingStep.create(mln, bs, true).map(LeanStep.class::cast)),
-          () -> "failed check " + (leanKind(spec) == LeanPath.Kind.MLP
+          () -> LeanPath.rejected(leanKind(spec) == LeanPath.Kind.MLP
               ? MlpTrainingStep.lastRejection() : CnnTrainingStep.lastRejection()));
     }
 
