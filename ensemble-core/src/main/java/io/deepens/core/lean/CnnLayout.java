@@ -13,14 +13,13 @@ import org.deeplearning4j.nn.conf.dropout.IDropout;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
-import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.AdamUpdater;
@@ -204,7 +203,7 @@ final class CnnLayout {
       boolean last = l == layers - 1;
       if (lc.getClass() == ConvolutionLayer.class && !flat) {
         ConvolutionLayer cl = (ConvolutionLayer) lc;
-        if (!relu(cl.getActivationFn()) || !cl.hasBias() || cl.getCnn2dDataFormat() != CNN2DFormat.NCHW
+        if (!LayerChecks.relu(cl.getActivationFn()) || !cl.hasBias() || cl.getCnn2dDataFormat() != CNN2DFormat.NCHW
             || cl.getDilation()[0] != 1 || cl.getDilation()[1] != 1 || cl.getNIn() != c) {
           return reject(Rejection.CONVOLUTION);
         }
@@ -227,27 +226,13 @@ final class CnnLayout {
       if (!flat) {
         return reject(Rejection.CNN_FLATTEN);
       }
-      Dense d = new Dense();
-      if (last) {
-        if (lc.getClass() != OutputLayer.class) {
-          return reject(Rejection.OUTPUT_LAYER);
-        }
-        OutputLayer o = (OutputLayer) lc;
-        if (!(o.getActivationFn() instanceof ActivationSoftmax) || o.getLossFn() == null
-            || o.getLossFn().getClass() != LossMCXENT.class || ((LossMCXENT) o.getLossFn()).getWeights() != null
-            || !o.hasBias()) {
-          return reject(Rejection.OUTPUT_LOSS);
-        }
-        d.nIn = (int) o.getNIn();
-        d.nOut = (int) o.getNOut();
-      } else {
-        if (lc.getClass() != DenseLayer.class || !relu(((DenseLayer) lc).getActivationFn())
-            || !((DenseLayer) lc).hasBias() || ((DenseLayer) lc).hasLayerNorm()) {
-          return reject(Rejection.HIDDEN_LAYER);
-        }
-        d.nIn = (int) ((DenseLayer) lc).getNIn();
-        d.nOut = (int) ((DenseLayer) lc).getNOut();
+      Rejection denseCheck = LayerChecks.dense(lc, last);
+      if (denseCheck != null) {
+        return reject(denseCheck);
       }
+      Dense d = new Dense();
+      d.nIn = (int) ((FeedForwardLayer) lc).getNIn();
+      d.nOut = (int) ((FeedForwardLayer) lc).getNOut();
       int expectIn = dense.isEmpty() ? c * h * w : dense.get(dense.size() - 1).nOut;
       if (d.nIn != expectIn) {
         return reject(Rejection.LAYER_SIZES);
@@ -330,10 +315,6 @@ final class CnnLayout {
     return new LeanAdam(adam, updater, wOff, wLen, bOff, bLen, decay);
   }
 
-  private static boolean relu(org.nd4j.linalg.activations.IActivation a) {
-    return a instanceof ActivationReLU r && r.equals(new ActivationReLU());
-  }
-
   /** A convolution or pooling window: kernel, strides, output size and top / left padding. */
   record Window(int kh, int kw, int sh, int sw, int oh, int ow, int padTop, int padLeft) {
     /** The window over an h × w input, or null for a mode or size the lean pass does not handle. */
@@ -396,42 +377,33 @@ final class CnnLayout {
       }
       INDArray w = layer.getParam("W");
       INDArray b = layer.getParam("b");
-      int wOff;
-      int bOff;
-      int nb;
+      boolean matches;
       if (conv < convs.size()) {
-        Conv c = convs.get(conv++);
-        if (w.rank() != 4 || w.size(0) != c.cout || w.size(1) != c.cin || w.size(2) != c.cw.kh() || w.size(3) != c.cw.kw()) {
-          return false;
-        }
-        int[][] probes = {{0, 0, 0, 0}, {c.cout - 1, c.cin - 1, c.cw.kh() - 1, c.cw.kw() - 1}, {c.cout / 2, c.cin / 2, 0,
-            c.cw.kw() - 1}, {0, c.cin - 1, c.cw.kh() / 2, 0}};
-        for (int[] q : probes) {
-          int flat = c.wOff + ((q[0] * c.cin + q[1]) * c.cw.kh() + q[2]) * c.cw.kw() + q[3];
-          if (w.getFloat(q[0], q[1], q[2], q[3]) != p[flat]) {
-            return false;
-          }
-        }
-        bOff = c.bOff;
-        nb = c.cout;
+        matches = convView(convs.get(conv++), w, b, p);
       } else {
         Dense d = dense.get(den++);
-        if (w.rows() != d.nIn || w.columns() != d.nOut) {
-          return false;
-        }
-        int[][] probes = {{0, 0}, {d.nIn - 1, 0}, {0, d.nOut - 1}, {d.nIn / 2, d.nOut / 3}, {d.nIn - 1, d.nOut - 1}};
-        for (int[] q : probes) {
-          if (w.getFloat(q[0], q[1]) != p[d.wOff + q[0] + q[1] * d.nIn]) {
-            return false;
-          }
-        }
-        bOff = d.bOff;
-        nb = d.nOut;
+        matches = LayerChecks.denseView(w, b, d.nIn, d.nOut, d.wOff, d.bOff, p);
       }
-      if (b.length() != nb || b.getFloat(0) != p[bOff] || b.getFloat(nb - 1) != p[bOff + nb - 1]) {
+      if (!matches) {
         return false;
       }
     }
     return true;
+  }
+
+  /** Whether a convolution's W view ([cout, cin, kh, kw], c order) and b view sit at its offsets in {@code p}. */
+  private static boolean convView(Conv c, INDArray w, INDArray b, float[] p) {
+    if (w.rank() != 4 || w.size(0) != c.cout || w.size(1) != c.cin || w.size(2) != c.cw.kh() || w.size(3) != c.cw.kw()) {
+      return false;
+    }
+    int[][] probes = {{0, 0, 0, 0}, {c.cout - 1, c.cin - 1, c.cw.kh() - 1, c.cw.kw() - 1}, {c.cout / 2, c.cin / 2, 0,
+        c.cw.kw() - 1}, {0, c.cin - 1, c.cw.kh() / 2, 0}};
+    for (int[] q : probes) {
+      int flat = c.wOff + ((q[0] * c.cin + q[1]) * c.cw.kh() + q[2]) * c.cw.kw() + q[3];
+      if (w.getFloat(q[0], q[1], q[2], q[3]) != p[flat]) {
+        return false;
+      }
+    }
+    return b.length() == c.cout && b.getFloat(0) == p[c.bOff] && b.getFloat(c.cout - 1) == p[c.bOff + c.cout - 1];
   }
 }

@@ -7,10 +7,9 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
-import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -161,33 +160,12 @@ public final class MlpTrainingStep implements LeanStep {
     for (int l = 0; l < layers; l++) {
       org.deeplearning4j.nn.conf.layers.Layer c = net.getLayer(l).conf().getLayer();
       boolean last = l == layers - 1;
-      if (last) {
-        if (c.getClass() != OutputLayer.class) {
-          return unsupported(Rejection.OUTPUT_LAYER);
-        }
-        OutputLayer o = (OutputLayer) c;
-        if (!(o.getActivationFn() instanceof ActivationSoftmax) || o.getLossFn() == null
-            || o.getLossFn().getClass() != LossMCXENT.class || ((LossMCXENT) o.getLossFn()).getWeights() != null
-            || !o.hasBias()) {
-          return unsupported(Rejection.OUTPUT_LOSS);
-        }
-        nIn[l] = (int) o.getNIn();
-        nOut[l] = (int) o.getNOut();
-      } else {
-        if (c.getClass() != DenseLayer.class) {
-          return unsupported(Rejection.HIDDEN_LAYER);
-        }
-        DenseLayer d = (DenseLayer) c;
-        if (!(d.getActivationFn() instanceof ActivationReLU) || !d.hasBias() || d.hasLayerNorm()) {
-          return unsupported(Rejection.HIDDEN_LAYER);
-        }
-        ActivationReLU r = (ActivationReLU) d.getActivationFn();
-        if (!r.equals(new ActivationReLU())) {
-          return unsupported(Rejection.HIDDEN_LAYER); // thresholded / capped ReLU
-        }
-        nIn[l] = (int) d.getNIn();
-        nOut[l] = (int) d.getNOut();
+      Rejection denseCheck = LayerChecks.dense(c, last);
+      if (denseCheck != null) {
+        return unsupported(denseCheck);
       }
+      nIn[l] = (int) ((FeedForwardLayer) c).getNIn();
+      nOut[l] = (int) ((FeedForwardLayer) c).getNOut();
       Adam[] holder = {adam};
       Rejection check = LeanAdam.checkLayer((BaseLayer) c, false, holder, decay, l);
       if (check != null) {
@@ -218,19 +196,7 @@ public final class MlpTrainingStep implements LeanStep {
     float[] flat = params.data().asFloat();
     for (int l = 0; l < layers; l++) {
       Layer layer = net.getLayer(l);
-      INDArray w = layer.getParam("W");
-      INDArray b = layer.getParam("b");
-      if (w == null || b == null || w.rows() != nIn[l] || w.columns() != nOut[l] || b.length() != nOut[l]) {
-        return false;
-      }
-      int[][] probes = {{0, 0}, {nIn[l] - 1, 0}, {0, nOut[l] - 1}, {nIn[l] / 2, nOut[l] / 3},
-          {nIn[l] - 1, nOut[l] - 1}};
-      for (int[] ij : probes) {
-        if (w.getFloat(ij[0], ij[1]) != flat[wOff[l] + ij[0] + ij[1] * nIn[l]]) {
-          return false;
-        }
-      }
-      if (b.getFloat(nOut[l] - 1) != flat[bOff[l] + nOut[l] - 1] || b.getFloat(0) != flat[bOff[l]]) {
+      if (!LayerChecks.denseView(layer.getParam("W"), layer.getParam("b"), nIn[l], nOut[l], wOff[l], bOff[l], flat)) {
         return false;
       }
     }

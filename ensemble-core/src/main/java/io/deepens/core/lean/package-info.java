@@ -17,7 +17,8 @@
  *       dropout passes; the training step runs it too), and {@link io.deepens.core.lean.MlpEnsembleForward} runs a
  *       whole ensemble of MLP classifiers as one stacked forward pass for scoring and evaluation.
  *   <li>The CNN's parts: {@code CnnLayout} checks a network and lays out its parameters, {@code ConvKernels} holds
- *       the im2col / col2im and max-pooling kernels.
+ *       the im2col / col2im and max-pooling kernels; the dense-part checks both steps make are {@code LayerChecks},
+ *       the softmax and its cross-entropy {@code Softmax}.
  * </ul>
  *
  * Each class documents the networks it supports; everything else trains with {@code fit} and runs through
