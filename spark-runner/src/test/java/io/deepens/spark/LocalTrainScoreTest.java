@@ -107,14 +107,14 @@ class LocalTrainScoreTest {
     io.deepens.spark.score.LoadedEnsemble ens =
         EnsembleScorer.resolve(spark, tmp.resolve("store-a").toString(), null).load();
     try {
-      System.setProperty(io.deepens.core.train.fast.LeanPath.MLP_PROPERTY, "no");
+      System.setProperty(io.deepens.core.lean.LeanPath.MLP_PROPERTY, "no");
       assertEquals(null, ens.borrowForward(16), "-Ddeepens.fastMlp=no: members run through DL4J's output()");
-      System.setProperty(io.deepens.core.train.fast.LeanPath.MLP_PROPERTY, "flase");
+      System.setProperty(io.deepens.core.lean.LeanPath.MLP_PROPERTY, "flase");
       io.deepens.core.InvalidInputException e = org.junit.jupiter.api.Assertions.assertThrows(
           io.deepens.core.InvalidInputException.class, () -> ens.borrowForward(16));
       assertTrue(e.getMessage().contains("deepens.fastMlp is 'flase'"), e.getMessage());
     } finally {
-      System.clearProperty(io.deepens.core.train.fast.LeanPath.MLP_PROPERTY);
+      System.clearProperty(io.deepens.core.lean.LeanPath.MLP_PROPERTY);
     }
     var f = ens.borrowForward(16);
     assertTrue(f != null, "switch unset: the stacked pass on the CPU backend");

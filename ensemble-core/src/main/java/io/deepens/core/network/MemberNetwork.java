@@ -1,6 +1,6 @@
 package io.deepens.core.network;
 
-import io.deepens.core.train.fast.LeanPath;
+import io.deepens.core.lean.LeanPath;
 import java.util.Map;
 import java.util.Optional;
 import org.deeplearning4j.nn.api.Model;

@@ -10,8 +10,8 @@ import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import io.deepens.core.train.fast.CnnTrainingStep;
-import io.deepens.core.train.fast.LeanPath;
+import io.deepens.core.lean.CnnForward;
+import io.deepens.core.lean.LeanPath;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -24,7 +24,7 @@ final class MultiLayerMember extends MemberNetwork {
   private static final int LEAN_BATCH = 256;
   private final MultiLayerNetwork net;
   /** {@link LeanPath}'s choice of forward pass for this member; null until first asked. */
-  private LeanPath.Choice<CnnTrainingStep> lean;
+  private LeanPath.Choice<CnnForward> lean;
 
   MultiLayerMember(MultiLayerNetwork net) {
     if (net == null) {
@@ -105,12 +105,12 @@ final class MultiLayerMember extends MemberNetwork {
 
   @Override
   public INDArray output(INDArray features) {
-    CnnTrainingStep lean = leanForward();
+    CnnForward lean = leanForward();
     return lean == null ? net.output(features, false) : lean(lean, features, null);
   }
 
   /** The lean pass over all rows, in chunks of {@value #LEAN_BATCH}: inference, or MC dropout with {@code rng}. */
-  private static INDArray lean(CnnTrainingStep lean, INDArray features, SplittableRandom rng) {
+  private static INDArray lean(CnnForward lean, INDArray features, SplittableRandom rng) {
     int rows = (int) features.size(0);
     int nf = lean.numFeatures();
     int k = lean.classes();
@@ -139,16 +139,15 @@ final class MultiLayerMember extends MemberNetwork {
    * conf/fashion-mnist-cnn.yaml's network ~7× slower here, scripts/bench/README.md), or null: when {@link LeanPath}
    * says DL4J (another network, a backend other than the CPU one, {@value LeanPath#CNN_PROPERTY}{@code =false}).
    */
-  private CnnTrainingStep leanForward() {
+  private CnnForward leanForward() {
     return leanChoice().lean();
   }
 
-  private synchronized LeanPath.Choice<CnnTrainingStep> leanChoice() {
+  private synchronized LeanPath.Choice<CnnForward> leanChoice() {
     if (lean == null) {
       boolean cnn = net.getLayerWiseConfigurations().getInputPreProcess(0) instanceof FeedForwardToCnnPreProcessor;
       lean = LeanPath.choose(cnn ? LeanPath.Kind.CNN : LeanPath.Kind.OTHER,
-          () -> CnnTrainingStep.create(net, LEAN_BATCH, false),
-          () -> "failed check " + CnnTrainingStep.lastRejection());
+          () -> CnnForward.create(net, LEAN_BATCH), () -> LeanPath.rejected(CnnForward.lastRejection()));
     }
     return lean;
   }
@@ -160,7 +159,7 @@ final class MultiLayerMember extends MemberNetwork {
 
   @Override
   public INDArray outputWithDropout(INDArray features) {
-    CnnTrainingStep lean = leanForward();
+    CnnForward lean = leanForward();
     if (lean != null) {
       // one draw from ND4J's RNG (seeded by the caller) seeds every mask of the pass
       return lean(lean, features, new SplittableRandom(Nd4j.getRandom().nextLong()));

@@ -1,6 +1,6 @@
 package io.deepens.core.train;
 
-import io.deepens.core.train.fast.LeanPath;
+import io.deepens.core.lean.LeanPath;
 
 /**
  * Where and how a member trained: ND4J's backend, the device its training thread was bound to, and which code ran

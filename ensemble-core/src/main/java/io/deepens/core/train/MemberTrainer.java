@@ -11,10 +11,10 @@ import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.NetworkType;
 import io.deepens.core.spec.Task;
 import io.deepens.core.spec.TrainingSpec;
-import io.deepens.core.train.fast.CnnTrainingStep;
-import io.deepens.core.train.fast.LeanPath;
-import io.deepens.core.train.fast.LeanStep;
-import io.deepens.core.train.fast.MlpTrainingStep;
+import io.deepens.core.lean.CnnTrainingStep;
+import io.deepens.core.lean.LeanPath;
+import io.deepens.core.lean.LeanStep;
+import io.deepens.core.lean.MlpTrainingStep;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -438,7 +438,7 @@ public final class MemberTrainer {
           mln -> leanKind(spec) == LeanPath.Kind.MLP
               ? MlpTrainingStep.create(mln, bs).map(LeanStep.class::cast)
               : CnnTrainingStep.create(mln, bs, true).map(LeanStep.class::cast)),
-          () -> "failed check " + (leanKind(spec) == LeanPath.Kind.MLP
+          () -> LeanPath.rejected(leanKind(spec) == LeanPath.Kind.MLP
               ? MlpTrainingStep.lastRejection() : CnnTrainingStep.lastRejection()));
     }
 

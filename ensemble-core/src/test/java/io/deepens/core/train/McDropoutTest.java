@@ -60,14 +60,14 @@ class McDropoutTest {
     // within 5 standard errors of the difference (sqrt(var_lean/N + var_dl4j/N), from the passes themselves).
     MemberNetwork lean = trained("  type: cnn\n  conv: [{filters: 4, kernel: 3, pool: 2}]\n  hidden: [16]\n"
         + "  dropout: 0.5\n");
-    assertTrue(io.deepens.core.train.fast.CnnTrainingStep.create(lean.multiLayerNetwork().orElseThrow(), ROWS, false)
+    assertTrue(io.deepens.core.lean.CnnTrainingStep.create(lean.multiLayerNetwork().orElseThrow(), ROWS, false)
         .isPresent(), "the lean pass covers this network");
     MemberNetwork dl4j = lean.copy();
-    System.setProperty(io.deepens.core.train.fast.CnnTrainingStep.PROPERTY, "false");
+    System.setProperty(io.deepens.core.lean.CnnTrainingStep.PROPERTY, "false");
     try {
       dl4j.output(MemberModels.features(x(), ROWS, 64)); // fixes the copy's choice: DL4J's layers
     } finally {
-      System.clearProperty(io.deepens.core.train.fast.CnnTrainingStep.PROPERTY);
+      System.clearProperty(io.deepens.core.lean.CnnTrainingStep.PROPERTY);
     }
     int n = 1000;
     double[][] a = moments(McDropout.sample(lean, x(), ROWS, 64, n, 11));

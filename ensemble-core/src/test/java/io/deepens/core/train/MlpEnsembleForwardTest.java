@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.deepens.core.network.MemberNetwork;
 import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.spec.SpecLoader;
-import io.deepens.core.train.fast.MlpEnsembleForward;
+import io.deepens.core.lean.MlpEnsembleForward;
 import java.util.SplittableRandom;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;

@@ -3,7 +3,7 @@ package io.deepens.core.train;
 import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
-import io.deepens.core.train.fast.MlpTrainingStep;
+import io.deepens.core.lean.MlpTrainingStep;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;

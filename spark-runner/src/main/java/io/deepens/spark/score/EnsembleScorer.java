@@ -5,7 +5,7 @@ import io.deepens.core.mixture.ClassificationUncertainty;
 import io.deepens.core.mixture.PosteriorMixture;
 import io.deepens.core.mixture.RegressionUncertainty;
 import io.deepens.core.network.MemberNetwork;
-import io.deepens.core.train.fast.MlpEnsembleForward;
+import io.deepens.core.lean.MlpEnsembleForward;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;

@@ -19,7 +19,7 @@ import io.deepens.core.train.MemberTrainer;
 import io.deepens.core.train.TrainingSet;
 import io.deepens.core.train.TrainingSetBuilder;
 import io.deepens.core.train.WarmStartCheckpointer;
-import io.deepens.core.train.fast.LeanPath;
+import io.deepens.core.lean.LeanPath;
 import io.deepens.spark.data.LabeledRow;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

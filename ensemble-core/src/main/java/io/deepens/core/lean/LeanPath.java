@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 import io.deepens.core.InvalidInputException;
 import java.util.Locale;
@@ -8,7 +8,8 @@ import java.util.function.UnaryOperator;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The one decision between a lean CPU path ({@link MlpTrainingStep}, {@link CnnTrainingStep}, {@link MlpEnsembleForward})
+ * The one decision between a lean CPU path ({@link MlpTrainingStep}, {@link CnnTrainingStep}, {@link CnnForward},
+ * {@link MlpEnsembleForward})
  * and DL4J's own {@code fit} / {@code output}, for training and for scoring alike.
  *
  * <p>The rule, checked in this order (the first that applies names the reason):
@@ -21,7 +22,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>the switch for this kind is off ({@value #MLP_PROPERTY} for MLPs, {@value #CNN_PROPERTY} for CNNs, read by
  *       {@link #switchOn} in one way): DL4J, {@link Reason#SWITCHED_OFF};
  *   <li>the lean step's own checks reject the network (another activation, batch norm, another updater...): DL4J,
- *       {@link Reason#UNSUPPORTED_NETWORK};
+ *       {@link Reason#UNSUPPORTED_NETWORK}, the detail naming the failed check ({@link Rejection}, {@link #rejected});
  *   <li>otherwise the lean step, {@link Reason#CPU_BACKEND_AND_SUPPORTED_NETWORK}.
  * </ol>
  */
@@ -45,7 +46,7 @@ public final class LeanPath {
   public enum Kind {
     /** A dense classifier: {@link MlpTrainingStep} / {@link MlpEnsembleForward} may take it. */
     MLP,
-    /** A convolutional classifier: {@link CnnTrainingStep} may take it. */
+    /** A convolutional classifier: {@link CnnTrainingStep} / {@link CnnForward} may take it. */
     CNN,
     /** Anything without a lean path. */
     OTHER
@@ -124,7 +125,8 @@ public final class LeanPath {
    * (a name → value lookup, normally {@code System::getProperty}); {@code leanFactory} builds the lean step, or
    * returns empty when the network is outside its supported set, and is called only when every other condition holds.
    *
-   * @param rejection what to say when {@code leanFactory} declines (e.g. the failed check), called only then; may be null
+   * @param rejection what to say when {@code leanFactory} declines (for the lean steps the named failed check,
+   *     {@link #rejected}), called only then; may be null
    */
   public static <T> Choice<T> choose(Backend backend, Kind kind, UnaryOperator<String> properties,
       Supplier<Optional<T>> leanFactory, Supplier<String> rejection) {
@@ -151,6 +153,14 @@ public final class LeanPath {
   /** {@link #choose} on this JVM's backend and system properties. */
   public static <T> Choice<T> choose(Kind kind, Supplier<Optional<T>> leanFactory, Supplier<String> rejection) {
     return choose(Backend.current(), kind, System::getProperty, leanFactory, rejection);
+  }
+
+  /**
+   * The detail of a {@link Reason#UNSUPPORTED_NETWORK} decision when a lean factory declined with {@code why}: the
+   * check's name and what it found, e.g. {@code failed check HIDDEN_LAYER (a hidden layer that is not ...)}.
+   */
+  public static String rejected(Rejection why) {
+    return why == null ? "failed check (none recorded)" : "failed check " + why.name() + " (" + why.message() + ")";
   }
 
   private static Decision dl4j(Reason reason, Backend backend, Kind kind, String detail) {

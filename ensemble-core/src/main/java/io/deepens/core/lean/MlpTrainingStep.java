@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 import java.nio.FloatBuffer;
 import java.util.Optional;
@@ -7,10 +7,9 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
-import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -47,8 +46,6 @@ public final class MlpTrainingStep implements LeanStep {
   private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
   private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
   private static final int TRANS = openblas_nolapack.CblasTrans;
-  /** DL4J's LossMCXENT default softmax clipping epsilon. */
-  private static final double SOFTMAX_CLIP_EPS = 1e-10;
 
   private final MultiLayerNetwork net;
   private final int layers;
@@ -58,16 +55,12 @@ public final class MlpTrainingStep implements LeanStep {
   private final int[] bOff;
   private final int numParams;
   private final int maxBatch;
-  private final double[] decay;
-
-  private final Adam adam;
-  private final AdamUpdater updater;
+  /** Adam, its moments on the heap, and the weight decay. */
+  private final LeanAdam adam;
 
   // heap state
   private final float[] p;
   private final float[] g;
-  private final float[] m;
-  private final float[] v;
 
   // native buffers
   private final INDArray params;
@@ -86,8 +79,6 @@ public final class MlpTrainingStep implements LeanStep {
   private final FloatBuffer[] deltaBuf;
   private final float[] rowStage;
 
-  private boolean begun;
-
   private MlpTrainingStep(MultiLayerNetwork net, int maxBatch, int[] nIn, int[] nOut, double[] decay, Adam adam,
       AdamUpdater updater) {
     this.net = net;
@@ -95,26 +86,24 @@ public final class MlpTrainingStep implements LeanStep {
     this.layers = nIn.length;
     this.nIn = nIn;
     this.nOut = nOut;
-    this.decay = decay;
-    this.adam = adam;
-    this.updater = updater;
     wOff = new int[layers];
     bOff = new int[layers];
+    int[] wLen = new int[layers];
     int off = 0;
     for (int l = 0; l < layers; l++) {
       wOff[l] = off;
-      off += nIn[l] * nOut[l];
+      wLen[l] = nIn[l] * nOut[l];
+      off += wLen[l];
       bOff[l] = off;
       off += nOut[l];
     }
     numParams = off;
+    this.adam = new LeanAdam(adam, updater, wOff, wLen, bOff, nOut, decay);
     params = net.params();
     paramBuf = params.data().asNioFloat();
     paramPtr = NativeFloats.pointer(params);
     p = new float[numParams];
     g = new float[numParams];
-    m = new float[numParams];
-    v = new float[numParams];
     gradNative = Nd4j.create(DataType.FLOAT, numParams);
     gradBuf = gradNative.data().asNioFloat();
     gradPtr = NativeFloats.pointer(gradNative);
@@ -137,31 +126,32 @@ public final class MlpTrainingStep implements LeanStep {
     rowStage = new float[maxBatch * widest];
   }
 
-  /**
-   * A fast step for {@code net} taking minibatches of at most {@code maxBatch} rows, or empty when the network is
-   * outside the supported set (see the class comment) — then train it with {@code net.fit}.
-   */
-  /** Why the last {@link #create} on this thread returned empty (a check number), for diagnostics and tests. */
-  private static final ThreadLocal<Integer> LAST_REJECTION = new ThreadLocal<>();
+  /** Why the last {@link #create} on this thread returned empty, for diagnostics and tests. */
+  private static final ThreadLocal<Rejection> LAST_REJECTION = new ThreadLocal<>();
 
-  private static Optional<MlpTrainingStep> unsupported(int check) {
-    LAST_REJECTION.set(check);
+  private static Optional<MlpTrainingStep> unsupported(Rejection why) {
+    LAST_REJECTION.set(why);
     return Optional.empty();
   }
 
-  /** The number of the failed eligibility check of this thread's last rejected {@link #create}, or null. */
-  public static Integer lastRejection() {
+  /** The failed check of this thread's last rejected {@link #create}, or null. */
+  public static Rejection lastRejection() {
     return LAST_REJECTION.get();
   }
 
+  /**
+   * A fast step for {@code net} taking minibatches of at most {@code maxBatch} rows, or empty when the network is
+   * outside the supported set (see the class comment; the reason is then {@link #lastRejection()}) — then train it
+   * with {@code net.fit}.
+   */
   public static Optional<MlpTrainingStep> create(MultiLayerNetwork net, int maxBatch) {
     if (net.getLayerWiseConfigurations().getDataType() != DataType.FLOAT
         || net.params().dataType() != DataType.FLOAT) {
-      return unsupported(1);
+      return unsupported(Rejection.NOT_FLOAT32);
     }
     int layers = net.getnLayers();
     if (layers < 1) {
-      return unsupported(2);
+      return unsupported(Rejection.NO_LAYERS);
     }
     int[] nIn = new int[layers];
     int[] nOut = new int[layers];
@@ -170,77 +160,43 @@ public final class MlpTrainingStep implements LeanStep {
     for (int l = 0; l < layers; l++) {
       org.deeplearning4j.nn.conf.layers.Layer c = net.getLayer(l).conf().getLayer();
       boolean last = l == layers - 1;
-      if (last) {
-        if (c.getClass() != OutputLayer.class) {
-          return unsupported(3);
-        }
-        OutputLayer o = (OutputLayer) c;
-        if (!(o.getActivationFn() instanceof ActivationSoftmax) || o.getLossFn() == null
-            || o.getLossFn().getClass() != LossMCXENT.class || ((LossMCXENT) o.getLossFn()).getWeights() != null
-            || !o.hasBias()) {
-          return unsupported(4);
-        }
-        nIn[l] = (int) o.getNIn();
-        nOut[l] = (int) o.getNOut();
-      } else {
-        if (c.getClass() != DenseLayer.class) {
-          return unsupported(5);
-        }
-        DenseLayer d = (DenseLayer) c;
-        if (!(d.getActivationFn() instanceof ActivationReLU) || !d.hasBias() || d.hasLayerNorm()) {
-          return unsupported(6);
-        }
-        ActivationReLU r = (ActivationReLU) d.getActivationFn();
-        if (!r.equals(new ActivationReLU())) {
-          return unsupported(7); // thresholded / capped ReLU
-        }
-        nIn[l] = (int) d.getNIn();
-        nOut[l] = (int) d.getNOut();
+      Rejection denseCheck = LayerChecks.dense(c, last);
+      if (denseCheck != null) {
+        return unsupported(denseCheck);
       }
+      nIn[l] = (int) ((FeedForwardLayer) c).getNIn();
+      nOut[l] = (int) ((FeedForwardLayer) c).getNOut();
       Adam[] holder = {adam};
-      int check = LeanAdam.checkLayer((BaseLayer) c, false, holder, decay, l);
-      if (check != LeanAdam.OK) {
+      Rejection check = LeanAdam.checkLayer((BaseLayer) c, false, holder, decay, l);
+      if (check != null) {
         return unsupported(check);
       }
       adam = holder[0];
       if (l > 0 && nIn[l] != nOut[l - 1]) {
-        return unsupported(13);
+        return unsupported(Rejection.LAYER_SIZES);
       }
     }
     AdamUpdater updater = LeanAdam.singleBlock(net);
     if (updater == null) {
-      return unsupported(15);
+      return unsupported(Rejection.UPDATER_BLOCKS);
     }
     long numParams = net.numParams();
     MlpTrainingStep s = new MlpTrainingStep(net, maxBatch, nIn, nOut, decay, adam, updater);
     if (s.numParams != numParams || !s.layoutMatches()) {
-      return unsupported(16);
+      return unsupported(Rejection.PARAMETER_LAYOUT);
     }
     return Optional.of(s);
   }
 
   /** Checks that the W / b views DL4J hands out sit where this class expects them in the flat array. */
   private boolean layoutMatches() {
-    if (!params.isVector() || params.length() != numParams || params.offset() != 0
-        || updater.getM().length() != numParams || updater.getV().length() != numParams) {
+    if (!params.isVector() || params.length() != numParams || params.offset() != 0 || !adam.covers(numParams)) {
       return false;
     }
     float[] flat = params.data().asFloat();
     for (int l = 0; l < layers; l++) {
       Layer layer = net.getLayer(l);
-      INDArray w = layer.getParam("W");
-      INDArray b = layer.getParam("b");
-      if (w == null || b == null || w.rows() != nIn[l] || w.columns() != nOut[l] || b.length() != nOut[l]) {
-        return false;
-      }
-      int[][] probes = {{0, 0}, {nIn[l] - 1, 0}, {0, nOut[l] - 1}, {nIn[l] / 2, nOut[l] / 3},
-          {nIn[l] - 1, nOut[l] - 1}};
-      for (int[] ij : probes) {
-        if (w.getFloat(ij[0], ij[1]) != flat[wOff[l] + ij[0] + ij[1] * nIn[l]]) {
-          return false;
-        }
-      }
-      if (b.getFloat(nOut[l] - 1) != flat[bOff[l] + nOut[l] - 1] || b.getFloat(0) != flat[bOff[l]]) {
+      if (!LayerChecks.denseView(layer.getParam("W"), layer.getParam("b"), nIn[l], nOut[l], wOff[l], bOff[l], flat)) {
         return false;
       }
     }
@@ -252,18 +208,13 @@ public final class MlpTrainingStep implements LeanStep {
   @Override
   public void begin() {
     paramBuf.get(0, p);
-    LeanAdam.readMoments(updater, m, v);
-    begun = true;
+    adam.begin();
   }
 
   /** Writes the Adam moments back into the network's updater state (parameters are always current). */
   @Override
   public void end() {
-    if (!begun) {
-      return;
-    }
-    LeanAdam.writeMoments(updater, m, v);
-    begun = false;
+    adam.end();
   }
 
   /**
@@ -273,9 +224,7 @@ public final class MlpTrainingStep implements LeanStep {
    */
   @Override
   public double step(INDArray features, float[] labels, int rows) {
-    if (!begun) {
-      throw new IllegalStateException("call begin() before step()");
-    }
+    adam.requireBegun();
     if (rows < 1 || rows > maxBatch) {
       throw new IllegalArgumentException("rows must be in 1.." + maxBatch + ", found " + rows);
     }
@@ -314,22 +263,10 @@ public final class MlpTrainingStep implements LeanStep {
     int k = nOut[last];
     int len = rows * k;
     actBuf[layers].get(0, rowStage, 0, len);
-    double loss = 0;
-    float inv = 1f / rows;
     for (int r = 0; r < rows; r++) {
-      int o = r * k;
-      Softmax.row(rowStage, o, rowStage, o, k);
-      for (int j = 0; j < k; j++) {
-        float pr = rowStage[o + j];
-        float y = labels[o + j];
-        if (y != 0f) {
-          double clipped = Math.min(Math.max(pr, SOFTMAX_CLIP_EPS), 1 - SOFTMAX_CLIP_EPS);
-          loss -= y * Math.log(clipped);
-        }
-        rowStage[o + j] = (pr - y) * inv;
-      }
+      Softmax.row(rowStage, r * k, rowStage, r * k, k);
     }
-    loss /= rows;
+    double loss = Softmax.crossEntropy(rowStage, labels, len, 1f / rows, rowStage) / rows;
     deltaBuf[last].put(0, rowStage, 0, len);
 
     // backward
@@ -372,16 +309,7 @@ public final class MlpTrainingStep implements LeanStep {
     }
 
     // Adam (+ decoupled weight decay on W), DL4J's float arithmetic
-    double lr = adam.getLearningRate(iteration, epoch);
-    float alphat = LeanAdam.alphat(adam, lr, iteration);
-    double regScore = 0;
-    for (int l = 0; l < layers; l++) {
-      if (decay[l] > 0) {
-        regScore += LeanAdam.decayScore(p, wOff[l], bOff[l], decay[l]);
-      }
-      LeanAdam.update(p, g, m, v, wOff[l], bOff[l], adam, alphat, (float) (lr * decay[l]));
-      LeanAdam.update(p, g, m, v, bOff[l], bOff[l] + nOut[l], adam, alphat, 0f);
-    }
+    double regScore = adam.step(p, g, iteration, epoch);
     paramBuf.put(0, p);
     conf.setIterationCount(iteration + 1);
     return loss + regScore;

@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 

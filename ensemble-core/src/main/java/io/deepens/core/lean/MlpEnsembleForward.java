@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 import java.nio.FloatBuffer;
 import java.util.Optional;

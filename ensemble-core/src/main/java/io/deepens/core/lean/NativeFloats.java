@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -8,7 +8,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class NativeFloats {
   private NativeFloats() {}
 
-  /** A pointer to {@code a}'s first element (its buffer's address plus its offset). */
+  /**
+   * A pointer to {@code a}'s first element (its buffer's address plus its offset). It does not keep {@code a} alive:
+   * hold {@code a} for as long as the pointer is used, or its memory may be freed under it.
+   */
   static FloatPointer pointer(INDArray a) {
     Pointer raw = a.data().addressPointer();
     return new FloatPointer(raw).position(a.offset());

@@ -1,4 +1,4 @@
-package io.deepens.core.train.fast;
+package io.deepens.core.lean;
 
 import java.util.List;
 import org.deeplearning4j.nn.api.Updater;
@@ -13,36 +13,107 @@ import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
 
 /**
- * What the lean training steps share: the eligibility checks on a layer's updater and regularisation, and DL4J
- * 1.0.0-M2.1's Adam arithmetic in float on heap arrays (see {@link MlpTrainingStep} for the formulas).
+ * What the lean training steps share: the eligibility checks on a layer's updater and regularisation, DL4J
+ * 1.0.0-M2.1's Adam arithmetic in float on heap arrays (see {@link MlpTrainingStep} for the formulas), and the
+ * hand-over of the Adam moments between DL4J's updater state and those arrays. One instance per step: it holds the
+ * moments between {@link #begin} and {@link #end} and updates the step's layers, given as parameter ranges.
  */
 final class LeanAdam {
-  /** Rejection numbers of {@link #checkLayer}; the steps add their own structural checks below 8. */
-  static final int OK = 0;
+  private final Adam adam;
+  private final AdamUpdater updater;
+  /** Per layer: start and length of the weights and of the biases in the flat array, summed decay coefficient. */
+  private final int[] wOff;
+  private final int[] wLen;
+  private final int[] bOff;
+  private final int[] bLen;
+  private final double[] decay;
+  private float[] m;
+  private float[] v;
+  private boolean begun;
 
-  private LeanAdam() {}
+  LeanAdam(Adam adam, AdamUpdater updater, int[] wOff, int[] wLen, int[] bOff, int[] bLen, double[] decay) {
+    this.adam = adam;
+    this.updater = updater;
+    this.wOff = wOff;
+    this.wLen = wLen;
+    this.bOff = bOff;
+    this.bLen = bLen;
+    this.decay = decay;
+  }
+
+  /** Whether the updater's moment views cover exactly {@code numParams} parameters. */
+  boolean covers(long numParams) {
+    return updater.getM().length() == numParams && updater.getV().length() == numParams;
+  }
+
+  /** Copies DL4J's Adam moments (the updater's M and V views) onto the heap; {@link #step} may run from now on. */
+  void begin() {
+    if (m == null) {
+      m = new float[(int) updater.getM().length()];
+      v = new float[(int) updater.getV().length()];
+    }
+    updater.getM().data().asNioFloat().get((int) updater.getM().offset(), m);
+    updater.getV().data().asNioFloat().get((int) updater.getV().offset(), v);
+    begun = true;
+  }
+
+  /** Writes the moments back into DL4J's updater state (nothing when not begun). */
+  void end() {
+    if (!begun) {
+      return;
+    }
+    updater.getM().data().asNioFloat().put((int) updater.getM().offset(), m);
+    updater.getV().data().asNioFloat().put((int) updater.getV().offset(), v);
+    begun = false;
+  }
+
+  /** @throws IllegalStateException unless between {@link #begin} and {@link #end} */
+  void requireBegun() {
+    if (!begun) {
+      throw new IllegalStateException("call begin() before step()");
+    }
+  }
+
+  /**
+   * One Adam update of every layer of {@code p} with gradient {@code g} at the network's {@code iteration} and
+   * {@code epoch} (layer by layer: weights with their decay, then biases); returns the weight-decay score before
+   * the update, which DL4J adds to the loss.
+   */
+  double step(float[] p, float[] g, int iteration, int epoch) {
+    double lr = adam.getLearningRate(iteration, epoch);
+    float alphat = alphat(adam, lr, iteration);
+    double regScore = 0;
+    for (int l = 0; l < decay.length; l++) {
+      if (decay[l] > 0) {
+        regScore += decayScore(p, wOff[l], wOff[l] + wLen[l], decay[l]);
+      }
+      update(p, g, m, v, wOff[l], wOff[l] + wLen[l], adam, alphat, (float) (lr * decay[l]));
+      update(p, g, m, v, bOff[l], bOff[l] + bLen[l], adam, alphat, 0f);
+    }
+    return regScore;
+  }
 
   /**
    * Checks one parameterised layer: Adam (the same on every layer, bias included), no weight noise, constraints or
    * gradient normalisation, dropout only when {@code dropoutAllowed}, regularisation none or {@link WeightDecay}
-   * with a fixed coefficient on the weights only. Returns {@link #OK} and records the layer's Adam in
-   * {@code adam[0]} and its summed decay coefficient in {@code decay[l]}, or the number of the failed check.
+   * with a fixed coefficient on the weights only. Returns null and records the layer's Adam in {@code adam[0]} and
+   * its summed decay coefficient in {@code decay[l]}, or the failed check.
    */
-  static int checkLayer(BaseLayer b, boolean dropoutAllowed, Adam[] adam, double[] decay, int l) {
+  static Rejection checkLayer(BaseLayer b, boolean dropoutAllowed, Adam[] adam, double[] decay, int l) {
     if ((!dropoutAllowed && b.getIDropout() != null) || b.getWeightNoise() != null
         || (b.getConstraints() != null && !b.getConstraints().isEmpty())
         || (b.getGradientNormalization() != null && b.getGradientNormalization() != GradientNormalization.None)
         || !(b.getIUpdater() instanceof Adam)
         || !(b.getBiasUpdater() == null || b.getBiasUpdater().equals(b.getIUpdater()))) {
-      return 8;
+      return Rejection.OPTIMISER;
     }
     if (adam[0] == null) {
       adam[0] = (Adam) b.getIUpdater();
     } else if (!adam[0].equals(b.getIUpdater())) {
-      return 9;
+      return Rejection.ADAM_DIFFERS;
     }
     if (b.getRegularizationBias() != null && !b.getRegularizationBias().isEmpty()) {
-      return 10;
+      return Rejection.BIAS_REGULARISATION;
     }
     // DL4J applies every entry of the list in turn (a user's configuration may list several; NetworkFactory
     // keeps one per preset layer): the coefficients add up.
@@ -50,16 +121,16 @@ final class LeanAdam {
     if (reg != null) {
       for (Regularization r : reg) {
         if (r.getClass() != WeightDecay.class) {
-          return 11;
+          return Rejection.NOT_WEIGHT_DECAY;
         }
         WeightDecay wd = (WeightDecay) r;
         if (!wd.isApplyLR() || !(wd.getCoeff() instanceof org.nd4j.linalg.schedule.FixedSchedule)) {
-          return 12;
+          return Rejection.WEIGHT_DECAY_SCHEDULE;
         }
         decay[l] += wd.getCoeff().valueAt(0, 0);
       }
     }
-    return OK;
+    return null;
   }
 
   /** The network's single Adam updater over all its parameters, or null when DL4J split them into blocks. */
@@ -78,7 +149,7 @@ final class LeanAdam {
   }
 
   /** DL4J's bias-corrected step size {@code alpha_t} for the update at {@code iteration} (0-based). */
-  static float alphat(Adam adam, double lr, int iteration) {
+  private static float alphat(Adam adam, double lr, int iteration) {
     float beta1t = (float) Math.pow((float) adam.getBeta1(), iteration + 1);
     float beta2t = (float) Math.pow((float) adam.getBeta2(), iteration + 1);
     float alphat = (float) ((float) lr * Math.sqrt(1f - beta2t) / (1f - beta1t));
@@ -92,7 +163,7 @@ final class LeanAdam {
    * Adam on {@code p[from, to)} with gradient {@code g} and moments {@code m}, {@code v}; then {@code wd·p} (the
    * learning rate times the decay coefficient, 0 for none) is added to the update, as DL4J's {@link WeightDecay}.
    */
-  static void update(float[] p, float[] g, float[] m, float[] v, int from, int to, Adam adam, float alphat,
+  private static void update(float[] p, float[] g, float[] m, float[] v, int from, int to, Adam adam, float alphat,
       float wd) {
     float beta1 = (float) adam.getBeta1();
     float beta2 = (float) adam.getBeta2();
@@ -113,23 +184,11 @@ final class LeanAdam {
   }
 
   /** DL4J's weight-decay score term {@code 0.5·coeff·Σ p²} over {@code p[from, to)}. */
-  static double decayScore(float[] p, int from, int to, double coeff) {
+  private static double decayScore(float[] p, int from, int to, double coeff) {
     double ss = 0;
     for (int i = from; i < to; i++) {
       ss += p[i] * p[i];
     }
     return 0.5 * coeff * ss;
-  }
-
-  /** Copies DL4J's Adam moments (the updater's M and V views) into {@code m} and {@code v}. */
-  static void readMoments(AdamUpdater updater, float[] m, float[] v) {
-    updater.getM().data().asNioFloat().get((int) updater.getM().offset(), m);
-    updater.getV().data().asNioFloat().get((int) updater.getV().offset(), v);
-  }
-
-  /** Writes {@code m} and {@code v} back into DL4J's Adam moments. */
-  static void writeMoments(AdamUpdater updater, float[] m, float[] v) {
-    updater.getM().data().asNioFloat().put((int) updater.getM().offset(), m);
-    updater.getV().data().asNioFloat().put((int) updater.getV().offset(), v);
   }
 }
