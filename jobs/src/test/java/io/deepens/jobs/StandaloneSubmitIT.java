@@ -345,6 +345,15 @@ class StandaloneSubmitIT {
   }
 
   Result run(String name, List<String> cmd, Duration timeout) throws Exception {
+    return run(name, cmd, timeout, dir, env);
+  }
+
+  /**
+   * Runs {@code cmd} in {@code dir} with exactly {@code env}, stdout and stderr to {@code dir/logs/NAME.{out,err}};
+   * kills it and its children and fails the test when it outlives {@code timeout}.
+   */
+  static Result run(String name, List<String> cmd, Duration timeout, Path dir, Map<String, String> env)
+      throws Exception {
     Path out = dir.resolve("logs/" + name + ".out");
     Path err = dir.resolve("logs/" + name + ".err");
     Files.createDirectories(out.getParent());

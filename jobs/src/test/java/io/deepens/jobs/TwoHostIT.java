@@ -181,21 +181,7 @@ class TwoHostIT {
         ROOT.resolve("scripts/submit.sh").toString(), "--master", "spark://" + IP_A + ":" + MASTER_PORT,
         "--executor-memory", "2g"));
     cmd.addAll(args);
-    Path out = dir.resolve("logs/" + name + ".out");
-    Path err = dir.resolve("logs/" + name + ".err");
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .redirectOutput(out.toFile()).redirectError(err.toFile());
-    pb.environment().clear();
-    pb.environment().putAll(env);
-    Process p = pb.start();
-    if (!p.waitFor(SUBMIT.toSeconds(), TimeUnit.SECONDS)) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      fail(name + " did not finish within " + SUBMIT + "; logs in " + dir.resolve("logs"));
-    }
-    return new StandaloneSubmitIT.Result(name, p.exitValue(), StandaloneSubmitIT.read(out),
-        StandaloneSubmitIT.read(err), err.getParent());
+    return StandaloneSubmitIT.run(name, cmd, SUBMIT, dir, env);
   }
 
   /** Why this machine cannot give the test two namespaces, or null when it can. */
