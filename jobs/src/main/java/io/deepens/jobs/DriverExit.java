@@ -1,6 +1,10 @@
 package io.deepens.jobs;
 
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
 import org.apache.spark.SparkUserAppException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How a finished driver hands its {@link ExitCode} to whoever started it.
@@ -14,8 +18,15 @@ import org.apache.spark.SparkUserAppException;
  * {@link SparkUserAppException}, which the ApplicationMaster turns into final status FAILED, the container's exit
  * status N and the diagnostics {@code User application exited with status N} that YARN's client API
  * ({@code yarn application -status}, {@code YarnClient}) shows.
+ *
+ * <p>The ApplicationMaster reports a final status to YARN only once it registered, which it does when the driver
+ * starts its SparkContext. A command that fails before (a bad spec or argument: exit 2) would leave YARN with the
+ * ApplicationMaster's own "SparkContext not initialised" exit 13 and no deepens code; in that case a SparkContext
+ * without executors is started and stopped first, so that the code reaches YARN like any other failure's.
  */
 final class DriverExit {
+  private static final Logger LOG = LoggerFactory.getLogger(DriverExit.class);
+
   private DriverExit() {}
 
   /**
@@ -28,14 +39,28 @@ final class DriverExit {
         && "cluster".equals(System.getProperty("spark.submit.deployMode"));
   }
 
-  /** Ends the driver with {@code code}: exits the JVM, or inside a YARN ApplicationMaster returns / throws. */
-  static void exit(int code) throws SparkUserAppException {
-    if (insideYarnApplicationMaster()) {
-      if (code != ExitCode.OK.code) {
-        throw new SparkUserAppException(code);
-      }
+  /**
+   * Ends the driver with {@code code}: exits the JVM, or inside a YARN ApplicationMaster returns (0) or throws
+   * {@link SparkUserAppException}; {@code sparkStarted} says whether this driver started a SparkContext.
+   */
+  static void exit(int code, boolean sparkStarted) throws SparkUserAppException {
+    if (!insideYarnApplicationMaster()) {
+      System.exit(code);
       return;
     }
-    System.exit(code);
+    if (code == ExitCode.OK.code) {
+      return;
+    }
+    if (!sparkStarted) {
+      LOG.info("registering with YARN (a SparkContext without executors) to report exit code {}", code);
+      try {
+        SparkContext sc = new SparkContext(new SparkConf()
+            .set("spark.executor.instances", "0").set("spark.dynamicAllocation.enabled", "false"));
+        sc.stop(code);
+      } catch (RuntimeException e) {
+        LOG.warn("could not register with YARN to report exit code {}: {}", code, e.toString());
+      }
+    }
+    throw new SparkUserAppException(code);
   }
 }

@@ -24,6 +24,9 @@ import org.slf4j.LoggerFactory;
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
+  /** Whether {@link #run} started (and stopped) a SparkSession: {@link DriverExit} needs to know under YARN. */
+  private static volatile boolean sparkStarted;
+
   private Main() {}
 
   public static Map<String, Command> commands() {
@@ -37,7 +40,7 @@ public final class Main {
 
   public static void main(String[] argv) throws org.apache.spark.SparkUserAppException {
     int code = run(argv, System.out, System.err);
-    DriverExit.exit(code); // System.exit, except inside a YARN ApplicationMaster (cluster deploy mode)
+    DriverExit.exit(code, sparkStarted); // System.exit, except inside a YARN ApplicationMaster (cluster deploy mode)
   }
 
   /**
@@ -69,6 +72,7 @@ public final class Main {
       // final status FAILED, not SUCCEEDED, in YARN's client API
       int stopCode = code;
       org.apache.spark.sql.SparkSession.getDefaultSession().foreach(s -> {
+        sparkStarted = true;
         s.sparkContext().stop(stopCode);
         return null;
       });
