@@ -54,8 +54,11 @@ final class DriverExit {
     if (!sparkStarted) {
       LOG.info("registering with YARN (a SparkContext without executors) to report exit code {}", code);
       try {
+        // no executors; no UI either, as every deepens session (SparkSessions): a UI under YARN needs Hadoop's
+        // AmIpFilter (hadoop-yarn-server-web-proxy), which scripts/spark-home.sh's distribution does not have
         SparkContext sc = new SparkContext(new SparkConf()
-            .set("spark.executor.instances", "0").set("spark.dynamicAllocation.enabled", "false"));
+            .set("spark.executor.instances", "0").set("spark.dynamicAllocation.enabled", "false")
+            .setIfMissing("spark.ui.enabled", "false"));
         sc.stop(code);
       } catch (RuntimeException e) {
         LOG.warn("could not register with YARN to report exit code {}: {}", code, e.toString());

@@ -31,7 +31,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.api.records.ApplicationReport;
 import org.apache.hadoop.yarn.api.records.FinalApplicationStatus;
@@ -53,7 +52,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * spark-submit to YARN with the store on HDFS, the data-lake set-up: an in-process {@link MiniDFSCluster} (one data
+ * spark-submit to YARN with the store on HDFS, the data-lake set-up: an in-process HDFS ({@link MiniHdfs}, one data
  * node) and {@link MiniYARNCluster} (one NodeManager), both on 127.0.0.1, with a generated {@code core-site.xml} and
  * {@code yarn-site.xml} in a {@code HADOOP_CONF_DIR} as a cluster's gateway host has them. Spark's jars (the build's,
  * as {@code scripts/spark-home.sh} collects them, spark-yarn included) are the containers' {@code spark.yarn.jars}
@@ -95,7 +94,7 @@ class YarnSubmitIT {
       "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
       "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=180s");
 
-  MiniDFSCluster dfs;
+  MiniHdfs dfs;
   MiniYARNCluster yarn;
   YarnClient client;
   FileSystem fs;
@@ -112,16 +111,9 @@ class YarnSubmitIT {
     StandaloneSubmitIT.deleteRecursively(DIR);
     Files.createDirectories(DIR.resolve("logs"));
 
-    Configuration dfsConf = new Configuration();
-    dfsConf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, DIR.resolve("dfs").toString());
-    for (String k : List.of("dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address",
-        "dfs.datanode.http.address", "dfs.datanode.ipc.address")) {
-      dfsConf.set(k, "127.0.0.1:0");
-    }
-    dfs = new MiniDFSCluster.Builder(dfsConf).numDataNodes(1).checkDataNodeAddrConfig(true).build();
-    dfs.waitActive();
-    hdfs = "hdfs://127.0.0.1:" + dfs.getNameNodePort();
-    fs = FileSystem.get(URI.create(hdfs), dfsConf);
+    dfs = MiniHdfs.start(DIR.resolve("dfs"));
+    hdfs = dfs.uri();
+    fs = dfs.fs();
 
     YarnConfiguration yc = new YarnConfiguration();
     yc.set("fs.defaultFS", hdfs); // Spark's staging folder and the localized jars live on HDFS, as on a cluster
@@ -228,11 +220,8 @@ class YarnSubmitIT {
     if (yarn != null) {
       yarn.stop(); // the NodeManager kills the containers still running
     }
-    if (fs != null) {
-      fs.close();
-    }
     if (dfs != null) {
-      dfs.shutdown(true);
+      dfs.close();
     }
     List<String> left = killProcessesOfThisFolder();
     step("clusters stopped", t);

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.SpecLoader;
-import io.deepens.jobs.EndToEndTest;
 import io.deepens.jobs.MiniHdfs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SpecFilesTest {
-  static final Path SPEC = Path.of(EndToEndTest.ROOT, "conf/digits-mlp.yaml");
+  static final Path SPEC = Path.of("..", "conf/digits-mlp.yaml").toAbsolutePath().normalize(); // run from jobs/
 
   MiniHdfs hdfs;
 

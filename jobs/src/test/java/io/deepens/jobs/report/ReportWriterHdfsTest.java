@@ -57,7 +57,7 @@ class ReportWriterHdfsTest {
   void theReportOnHdfsHasTheLocalReportsFiles() throws Exception {
     Path local = tmp.resolve("local-report");
     ReportWriter.write(SyntheticReports.withOod(), local);
-    String uri = hdfs.uri() + "/reports/digits";
+    String uri = hdfs.uri() + "/first/digits";
     assertEquals(uri, ReportWriter.write(SyntheticReports.withOod(), uri, hdfs.clientConfiguration()));
 
     FileSystem fs = hdfs.fs();
@@ -72,26 +72,26 @@ class ReportWriterHdfsTest {
         assertArrayEquals(Files.readAllBytes(local.resolve(text)), in.readAllBytes(), text);
       }
     }
-    assertEquals(List.of("digits"), names(fs, new org.apache.hadoop.fs.Path(hdfs.uri() + "/reports")),
+    assertEquals(List.of("digits"), names(fs, new org.apache.hadoop.fs.Path(hdfs.uri() + "/first")),
         "no temporary folder beside the report");
   }
 
   @Test
   void aSecondReportReplacesTheFirstWhole() throws Exception {
-    String uri = hdfs.uri() + "/reports/again";
+    String uri = hdfs.uri() + "/second/again";
     ReportWriter.write(SyntheticReports.withOod(), uri, hdfs.clientConfiguration());
     FileSystem fs = hdfs.fs();
     assertTrue(names(fs, new org.apache.hadoop.fs.Path(uri)).contains(ReportWriter.ROC_PNG));
     ReportWriter.write(SyntheticReports.withoutOod(), uri, hdfs.clientConfiguration());
     assertFalse(names(fs, new org.apache.hadoop.fs.Path(uri)).contains(ReportWriter.ROC_PNG),
         "the ROC chart of the first report (with OOD data) is gone with it");
-    assertEquals(List.of("again"), names(fs, new org.apache.hadoop.fs.Path(hdfs.uri() + "/reports")).stream()
-        .filter(n -> n.contains("again")).toList(), "nothing left moved aside");
+    assertEquals(List.of("again"), names(fs, new org.apache.hadoop.fs.Path(hdfs.uri() + "/second")),
+        "nothing left moved aside or staged");
   }
 
   @Test
   void aFileInTheWayIsBadInput() throws Exception {
-    String uri = hdfs.uri() + "/reports/a-file";
+    String uri = hdfs.uri() + "/third/a-file";
     hdfs.fs().create(new org.apache.hadoop.fs.Path(uri)).close();
     InvalidInputException e = assertThrows(InvalidInputException.class,
         () -> ReportWriter.write(SyntheticReports.withOod(), uri, hdfs.clientConfiguration()));
