@@ -12,8 +12,8 @@
 # machine) and by executors; use absolute paths or URIs on a real cluster. Spark settings for a cluster:
 # --properties-file conf/spark-defaults-standalone.conf (or -yarn, -k8s).
 # Environment: HADOOP_CONF_DIR / YARN_CONF_DIR (the cluster's client configuration, for --master yarn and hdfs://
-# paths without a host), DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SPARK_SUBMIT (a spark-submit to use, or 'build' for the build's
-# SparkSubmit even when Spark is installed, as the standalone submission test does), DEEPENS_SUBMIT_DRY_RUN=1
+# paths without a host), DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SPARK_SUBMIT (a spark-submit to use, or 'build' for
+# the build's SparkSubmit even when Spark is installed, as the submission tests do), DEEPENS_SUBMIT_DRY_RUN=1
 # prints the command instead of running it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/spark-home.sh"
@@ -43,7 +43,7 @@ fi
 cluster_mode=0
 for ((i = 0; i < ${#spark_opts[@]}; i++)); do
   case "${spark_opts[$i]}" in
-    --deploy-mode) [[ "${spark_opts[$((i + 1))]:-}" == cluster ]] && cluster_mode=1 ;;
+    --deploy-mode) if [[ "${spark_opts[$((i + 1))]:-}" == cluster ]]; then cluster_mode=1; fi ;;
     --deploy-mode=cluster | spark.submit.deployMode=cluster) cluster_mode=1 ;;
   esac
 done
@@ -69,7 +69,7 @@ else
   # (core-site.xml, yarn-site.xml: where HDFS and YARN's ResourceManager are, for --master yarn).
   classpath="$SPARK_HOME/jars/*"
   for d in "${HADOOP_CONF_DIR:-}" "${YARN_CONF_DIR:-}"; do
-    [[ -n "$d" ]] && classpath+=":$d"
+    if [[ -n "$d" ]]; then classpath+=":$d"; fi
   done
   # SparkSubmit in this JVM is the driver (client mode): it needs Spark's Java 17 options itself;
   # SparkContext adds them to the executors' options.

@@ -268,7 +268,7 @@ class YarnSubmitIT {
       assertTrue(outcomes.get(0).startsWith("train failed: ") && outcomes.get(0).contains("training.learningRate")
           && outcomes.get(0).endsWith("(exit 2)"), outcomes.get(0));
       assertFalse(fs.exists(new org.apache.hadoop.fs.Path(hdfs + "/cluster/bad-store/LATEST")), "nothing published");
-      step("cluster mode, bad spec: FAILED, exit 2", t);
+      step("cluster mode, bad spec: spark-submit exit " + r.code + ", YARN " + describe(app), t);
     });
   }
 
@@ -324,7 +324,7 @@ class YarnSubmitIT {
       assertTrue(outcomes.get(1).startsWith("trained 2 members, published " + store + " version v000001 as run "
           + runId), outcomes.get(1));
       assertTrue(outcomes.get(3).contains("report in " + report), outcomes.get(3));
-      step(mode + " mode: import + train + score + evaluate", t);
+      step(mode + " mode: import + train + score + evaluate, YARN " + describe(app), t);
 
       Set<String> executors = checkStore(store, runId);
       checkExecutorContainers(app.getApplicationId(), executors);
