@@ -80,7 +80,8 @@ class YarnSubmitIT {
   static final int NODE_MANAGER_MB = 4608;
 
   /**
-   * Spark settings fitted to the NodeManager above, over conf/spark-defaults-yarn.conf's (sized for real nodes): two
+   * Spark settings fitted to the NodeManager above, over conf/spark-defaults-yarn.conf's (sized for real nodes), and
+   * loopback addresses for every Spark process: two
    * one-core executors of 640 MB heap + 768 MB overhead (ND4J's off-heap memory, capped by JavaCPP's limits below
    * it), a driver of 1 GB, and the first stage waits for both executors so that the two members go to two of them.
    */
@@ -92,7 +93,10 @@ class YarnSubmitIT {
       "--conf", "spark.driver.memory=1g", "--conf", "spark.driver.memoryOverhead=384m",
       "--conf", "spark.yarn.am.memory=512m",
       "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
-      "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=180s");
+      "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=180s",
+      // the test binds to loopback: the driver in the ApplicationMaster (cluster mode) and the executors too
+      "--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1",
+      "--conf", "spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1");
 
   MiniHdfs dfs;
   MiniYARNCluster yarn;
@@ -346,15 +350,21 @@ class YarnSubmitIT {
     for (NodeReport n : nodeReports()) {
       nodeHosts.add(n.getNodeId().getHost());
     }
+    // every file the manifest lists, read back from HDFS, has the SHA-256 the manifest gives
+    List<String> files = new ArrayList<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = m.path("files").fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> f = it.next();
+      byte[] bytes;
+      try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(store + "/versions/v000001/" + f.getKey()))) {
+        bytes = in.readAllBytes();
+      }
+      assertEquals(Sha256.of(bytes), f.getValue().asText(), "the manifest's checksum of " + f.getKey());
+      files.add(f.getKey());
+    }
+    assertTrue(files.containsAll(List.of("members/m-000.zip", "members/m-001.zip")), "member files listed: " + files);
     Set<String> executors = new HashSet<>();
     for (int i = 0; i < 2; i++) {
       JsonNode member = m.path("members").get(i);
-      String file = "members/m-00" + i + ".zip";
-      byte[] bytes;
-      try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(store + "/versions/v000001/" + file))) {
-        bytes = in.readAllBytes();
-      }
-      assertEquals(Sha256.of(bytes), m.path("files").path(file).asText(), "the manifest's checksum of " + file);
       String executor = member.path("report").path("executorId").asText();
       String host = member.path("report").path("host").asText();
       assertTrue(executor.matches("[1-9][0-9]*"), "member " + i + " trained in a YARN executor (ids 1, 2, ...), not "
