@@ -66,7 +66,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * the manifest, the scored table's rows and columns, the report, and that the members trained in NodeManager
  * containers (executor ids and hosts in the manifest, and the executors' own container logs). A bad spec exits 2:
  * in client mode from spark-submit, before any YARN application; in cluster mode as YARN's final status FAILED with
- * the diagnostics {@code User application exited with status 2}. Logs are under {@code jobs/target/it-yarn/}.
+ * the diagnostics {@code User application exited with status 2}. Bad input found once Spark runs (a missing table)
+ * exits 2 from spark-submit in client mode and YARN records FAILED. Logs are under {@code jobs/target/it-yarn/}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -290,6 +291,27 @@ class YarnSubmitIT {
       assertTrue(outcomes.get(0).contains("training.learningRate") && outcomes.get(0).endsWith("(exit 2)"),
           outcomes.get(0));
       assertEquals(before, applicationIds(), "the spec is checked before Spark asks YARN for anything");
+    });
+  }
+
+  @Test
+  @Order(5)
+  void badInputFoundAfterSparkStartedExits2InClientModeAndYarnRecordsFailed() throws Exception {
+    guard(() -> {
+      long t = System.nanoTime();
+      Set<ApplicationId> before = applicationIds();
+      String missing = hdfs + "/client/data/no-such-table";
+      Result r = submit("client-missing-table", "client", List.of("train", "--config",
+          ROOT.resolve("conf/digits-mlp.yaml").toString(), "--data", missing, "--store", hdfs + "/client/bad-store",
+          "--run-id", "missing"));
+      assertEquals(2, r.code, r.describe());
+      List<String> outcomes = StandaloneSubmitIT.outcomes(r.err);
+      assertEquals(1, outcomes.size(), r.describe());
+      assertTrue(outcomes.get(0).contains(missing) && outcomes.get(0).endsWith("(exit 2)"), outcomes.get(0));
+      // the driver stopped its SparkContext with exit code 2: the ApplicationMaster reports FAILED, not SUCCEEDED
+      ApplicationReport app = onlyNewApplication(before, r);
+      assertEquals(FinalApplicationStatus.FAILED, app.getFinalApplicationStatus(), describe(app));
+      step("client mode, missing table: spark-submit exit " + r.code + ", YARN " + describe(app), t);
     });
   }
 
