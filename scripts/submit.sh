@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Submits deepens to a Spark master the way spark-submit does: the application jar
-# jobs/target/deepens-jobs-*-all.jar with main class io.deepens.jobs.Main, client deploy mode.
+# jobs/target/deepens-jobs-*-all.jar with main class io.deepens.jobs.Main, client deploy mode unless
+# --deploy-mode cluster (YARN: the driver then runs in the ApplicationMaster's container; give every path as a URI
+# the cluster reaches, e.g. --config hdfs:///specs/x.yaml).
 #   scripts/submit.sh [spark-submit options] <train|score|evaluate|inspect|import|gc> [deepens arguments]
 #   scripts/submit.sh --master spark://127.0.0.1:7177 --executor-memory 1g \
 #       train --config conf/digits-mlp.yaml --data work/digits/train --store work/store --members 2
@@ -9,9 +11,11 @@
 # with Spark's Java 17 options. Relative paths in the deepens arguments are resolved by the driver (this
 # machine) and by executors; use absolute paths or URIs on a real cluster. Spark settings for a cluster:
 # --properties-file conf/spark-defaults-standalone.conf (or -yarn, -k8s).
-# Environment: DEEPENS_APP_JAR (another application jar, e.g. the GPU build's
-# jobs/target-cuda/deepens-jobs-*-all.jar: scripts/gpu-smoke.sh), DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SPARK_SUBMIT (a spark-submit to use, or 'build' for the build's
-# SparkSubmit even when Spark is installed, as the standalone submission test does), DEEPENS_SUBMIT_DRY_RUN=1
+# Environment: HADOOP_CONF_DIR / YARN_CONF_DIR (the cluster's client configuration, for --master yarn and hdfs://
+# paths without a host), DEEPENS_APP_JAR (another application jar, e.g. the GPU build's
+# jobs/target-cuda/deepens-jobs-*-all.jar: scripts/gpu-smoke.sh), DEEPENS_DRIVER_MEMORY (2g), DEEPENS_SPARK_SUBMIT
+# (a spark-submit to use, or 'build' for the build's SparkSubmit even when Spark is installed, as the submission
+# tests do), DEEPENS_SUBMIT_DRY_RUN=1
 # prints the command instead of running it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/spark-home.sh"
@@ -41,8 +45,19 @@ if [[ $# -eq 0 ]]; then
   exit 2
 fi
 
-common=(--class io.deepens.jobs.Main --driver-memory "${DEEPENS_DRIVER_MEMORY:-2g}"
-  --conf "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=$DEEPENS_ROOT/conf/log4j2.properties")
+# In cluster deploy mode (YARN) the driver runs in a container on some node, where this checkout's paths do not
+# exist: it logs with Spark's default configuration there (INFO to the container's stderr, outcome lines included).
+cluster_mode=0
+for ((i = 0; i < ${#spark_opts[@]}; i++)); do
+  case "${spark_opts[$i]}" in
+    --deploy-mode) if [[ "${spark_opts[$((i + 1))]:-}" == cluster ]]; then cluster_mode=1; fi ;;
+    --deploy-mode=cluster | spark.submit.deployMode=cluster) cluster_mode=1 ;;
+  esac
+done
+common=(--class io.deepens.jobs.Main --driver-memory "${DEEPENS_DRIVER_MEMORY:-2g}")
+if [[ $cluster_mode -eq 0 ]]; then
+  common+=(--conf "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=$DEEPENS_ROOT/conf/log4j2.properties")
+fi
 
 SUBMIT=""
 if [[ -n "${DEEPENS_SPARK_SUBMIT:-}" ]]; then
@@ -57,11 +72,17 @@ if [[ -n "$SUBMIT" ]]; then
   cmd=("$SUBMIT" "${common[@]}" "${spark_opts[@]}" "$APP_JAR" "$@")
 else
   deepens_spark_home
+  # The class path spark-submit's launcher builds: Spark's jars, then the Hadoop client configuration folders
+  # (core-site.xml, yarn-site.xml: where HDFS and YARN's ResourceManager are, for --master yarn).
+  classpath="$SPARK_HOME/jars/*"
+  for d in "${HADOOP_CONF_DIR:-}" "${YARN_CONF_DIR:-}"; do
+    if [[ -n "$d" ]]; then classpath+=":$d"; fi
+  done
   # SparkSubmit in this JVM is the driver (client mode): it needs Spark's Java 17 options itself;
   # SparkContext adds them to the executors' options.
   cmd=(java -Xmx"${DEEPENS_DRIVER_MEMORY:-2g}" "${OPENS[@]}"
     "-Dlog4j2.configurationFile=$DEEPENS_ROOT/conf/log4j2.properties"
-    -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.SparkSubmit
+    -cp "$classpath" org.apache.spark.deploy.SparkSubmit
     "${common[@]}" "${spark_opts[@]}" "$APP_JAR" "$@")
 fi
 if [[ "${DEEPENS_SUBMIT_DRY_RUN:-0}" == 1 ]]; then

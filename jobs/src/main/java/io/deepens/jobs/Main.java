@@ -24,6 +24,9 @@ import org.slf4j.LoggerFactory;
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
+  /** Whether {@link #run} started (and stopped) a SparkSession: {@link DriverExit} needs to know under YARN. */
+  private static volatile boolean sparkStarted;
+
   private Main() {}
 
   public static Map<String, Command> commands() {
@@ -35,9 +38,9 @@ public final class Main {
     return m;
   }
 
-  public static void main(String[] argv) {
+  public static void main(String[] argv) throws org.apache.spark.SparkUserAppException {
     int code = run(io.deepens.jobs.cli.Verbosity.apply(argv), System.out, System.err);
-    System.exit(code);
+    DriverExit.exit(code, sparkStarted); // System.exit, except inside a YARN ApplicationMaster (cluster deploy mode)
   }
 
   /**
@@ -55,8 +58,8 @@ public final class Main {
       }
     }
     List<String> outcomes = new java.util.ArrayList<>();
+    int code = ExitCode.OK.code;
     try {
-      int code = ExitCode.OK.code;
       for (String[] step : pipeline) {
         code = runOne(step, out, err, outcomes);
         if (code != ExitCode.OK.code) {
@@ -65,8 +68,12 @@ public final class Main {
       }
       return code;
     } finally {
+      // stop(code): on YARN in client mode the ApplicationMaster reports this code, so a failed command shows as
+      // final status FAILED, not SUCCEEDED, in YARN's client API
+      int stopCode = code;
       org.apache.spark.sql.SparkSession.getDefaultSession().foreach(s -> {
-        s.stop();
+        sparkStarted = true;
+        s.sparkContext().stop(stopCode);
         return null;
       });
       // after Spark's shutdown logging, so that the last log line is the outcome

@@ -18,7 +18,6 @@ import io.deepens.spark.SparkSessions;
 import io.deepens.spark.evaluate.SparkEvaluator;
 import io.deepens.spark.score.EnsembleScorer;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,7 +48,8 @@ public final class EvaluateCommand implements Command {
           --ensemble STORE[#V]   store and version (default: the version LATEST names)
           --test URI             labelled test table
           --ood URI              out-of-distribution table (labels ignored): adds AUROC/AUPR of entropy and MI
-          --report DIR           local folder for metrics.json, index.html and the PNG charts
+          --report DIR           folder for metrics.json, index.html and the PNG charts: local, or a URI
+                                 (hdfs://, s3a://; in YARN cluster mode the driver's local disk is a container's)
           --format F             format of the tables; default from the extension, else parquet
           --batch-size N         rows per forward pass (default 2048)
           --master URL           Spark master (default: spark-submit's, else local[*])
@@ -66,7 +66,7 @@ public final class EvaluateCommand implements Command {
     EnsembleRef ref = EnsembleRef.parse(a.require("ensemble"));
     String test = a.require("test");
     String ood = a.get("ood");
-    Path reportDir = Path.of(a.require("report"));
+    String reportDir = a.require("report");
     int batch = a.getInt("batch-size") == null ? EnsembleScorer.DEFAULT_BATCH : a.getInt("batch-size");
     SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens evaluate", a.confs());
     EnsembleScorer scorer = EnsembleScorer.resolve(spark, ref.store(), ref.version());
@@ -74,11 +74,11 @@ public final class EvaluateCommand implements Command {
     Dataset<Row> oodDf = ood == null ? null : Tables.read(spark, ood, a.get("format"));
     SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, batch).evaluate(testDf, oodDf);
     EvaluationReport report = toReport(ref.store(), e, test, ood, a.argv());
-    ReportWriter.write(report, reportDir);
+    String written = ReportWriter.write(report, reportDir, spark.sparkContext().hadoopConfiguration());
     printTable(report, System.out);
     Outcome.set("evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
         e.manifest().version(), e.testRows(), ood == null ? "" : " and " + e.oodRows() + " OOD rows",
-        reportDir.toAbsolutePath());
+        written);
     return ExitCode.OK;
   }
 

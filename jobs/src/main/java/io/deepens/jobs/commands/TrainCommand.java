@@ -4,16 +4,16 @@ import io.deepens.core.InvalidInputException;
 import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.ResourcesSpec;
-import io.deepens.core.spec.SpecLoader;
 import io.deepens.jobs.ExitCode;
 import io.deepens.jobs.Outcome;
 import io.deepens.jobs.cli.Args;
 import io.deepens.jobs.cli.Command;
+import io.deepens.jobs.cli.Locations;
+import io.deepens.jobs.cli.SpecFiles;
 import io.deepens.jobs.cli.Tables;
 import io.deepens.spark.SparkSessions;
 import io.deepens.spark.train.SparkEnsembleTrainer;
 import io.deepens.spark.train.TrainingRun;
-import java.nio.file.Path;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
@@ -43,7 +43,8 @@ public final class TrainCommand implements Command {
     return """
         usage: deepens train --config conf/X.yaml --data URI --store URI [options]
 
-          --config FILE          ensemble spec (YAML), e.g. conf/digits-mlp.yaml
+          --config FILE          ensemble spec (YAML), e.g. conf/digits-mlp.yaml, or a URI (hdfs://...): a driver
+                                 in a YARN container (cluster deploy mode) reads it from there
           --data URI             training table (Parquet by default; any Spark source via --format)
           --store URI            ensemble store (file://, hdfs://, s3a://, or a local path)
           --format F             format of --data (parquet, csv, orc, json); default from the extension
@@ -74,7 +75,7 @@ public final class TrainCommand implements Command {
 
   @Override
   public ExitCode run(Args a) {
-    EnsembleSpec spec = SpecLoader.load(Path.of(a.require("config")));
+    EnsembleSpec spec = SpecFiles.load(a.require("config"), Locations.driverHadoopConfiguration());
     io.deepens.core.network.NativeWarmUp.inBackground(); // ND4J loads while Spark starts
     NetworkFactory.checkConfiguration(spec); // a dl4j-json network deepens cannot train fails before Spark starts
     String data = a.require("data");

@@ -2,6 +2,7 @@ package io.deepens.jobs.report;
 
 import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
+import io.deepens.jobs.cli.Locations;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -15,11 +16,15 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes an {@link EvaluationReport} into a folder on the local file system:
+ * Writes an {@link EvaluationReport} into a folder on the local file system (or, through a local one, on any Hadoop
+ * file system: {@link #write(EvaluationReport, String, Configuration)}):
  *
  * <ul>
  *   <li>{@value #METRICS_JSON}: every number, snake_case keys (format in {@link MetricsJson});</li>
@@ -98,6 +103,57 @@ public final class ReportWriter {
       throw e;
     }
     LOG.info("Wrote evaluation report to {} ({} and {})", target, INDEX_HTML, METRICS_JSON);
+  }
+
+  /**
+   * Renders {@code report} into {@code location}: a local folder ({@link #write(EvaluationReport, Path)}), or a
+   * folder on another Hadoop file system ({@code hdfs://}, {@code s3a://}), where a driver in a YARN container
+   * (cluster deploy mode) can leave it. There the report is rendered into a local temporary folder, copied to a hidden
+   * folder beside {@code location} and renamed into place, an existing report being moved aside first and deleted
+   * after, as locally.
+   *
+   * @return where the report is: the absolute local folder, or the URI as given
+   */
+  public static String write(EvaluationReport report, String location, Configuration conf) throws IOException {
+    if (Locations.isLocal(location)) {
+      Path dir = Locations.localPath(location);
+      write(report, dir);
+      return dir.toAbsolutePath().normalize().toString();
+    }
+    org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(location);
+    FileSystem fs = target.getFileSystem(conf);
+    InvalidInputException.check(!fs.exists(target) || fs.getFileStatus(target).isDirectory(),
+        "report folder %s exists and is not a folder: remove it or choose another --report", location);
+    org.apache.hadoop.fs.Path parent = target.getParent();
+    InvalidInputException.check(parent != null, "report folder %s has no parent folder", location);
+    Path local = Files.createTempDirectory("deepens-report-");
+    String id = UUID.randomUUID().toString();
+    org.apache.hadoop.fs.Path staging = new org.apache.hadoop.fs.Path(parent, "." + target.getName() + ".tmp-" + id);
+    org.apache.hadoop.fs.Path old = new org.apache.hadoop.fs.Path(parent, "." + target.getName() + ".old-" + id);
+    try {
+      Path rendered = local.resolve("report");
+      write(report, rendered);
+      fs.mkdirs(parent);
+      fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(rendered.toUri()), staging);
+      boolean hadOld = fs.exists(target);
+      if (hadOld && !fs.rename(target, old)) {
+        throw new IOException("cannot move the previous report " + target + " aside to " + old);
+      }
+      if (!fs.rename(staging, target)) {
+        if (hadOld) {
+          fs.rename(old, target); // put the previous report back
+        }
+        throw new IOException("cannot rename " + staging + " to " + target);
+      }
+      if (hadOld && !fs.delete(old, true)) {
+        LOG.warn("Could not delete the previous report moved aside to {}", old);
+      }
+    } finally {
+      fs.delete(staging, true);
+      deleteRecursively(local);
+    }
+    LOG.info("Wrote evaluation report to {} ({} and {})", location, INDEX_HTML, METRICS_JSON);
+    return location;
   }
 
   /** Renames {@code staging} to {@code target}; an existing target is moved aside first and deleted after. */
