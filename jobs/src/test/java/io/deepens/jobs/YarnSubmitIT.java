@@ -412,8 +412,9 @@ class YarnSubmitIT {
     assertTrue(logs.size() >= 3, "the ApplicationMaster and two executor containers: " + logs.keySet());
     for (String e : executors) {
       List<String> in = logs.entrySet().stream()
-          .filter(c -> c.getValue().matches("(?s).*member \\d: .* executor " + e + " on .*")).map(Map.Entry::getKey)
-          .toList();
+          .filter(c -> c.getValue().matches(
+              "(?s).*MemberTask: member \\d: \\d+ training rows, .* executor " + e + " on .*"))
+          .map(Map.Entry::getKey).toList();
       assertEquals(1, in.size(), "executor " + e + " logged its member in one container: " + in);
       assertFalse(in.get(0).endsWith("_000001"), "not the ApplicationMaster's container: " + in);
     }

@@ -30,7 +30,8 @@ final class ProgressMonitor implements Closeable {
   /** Per member: the last epoch (1-based) logged or drawn. */
   private final int[] shown;
   private final boolean terminal;
-  private final PrintStream console = System.err;
+  private final PrintStream console;
+  private final java.util.function.Consumer<String> log;
   private int linesDrawn;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "deepens-progress");
@@ -39,10 +40,17 @@ final class ProgressMonitor implements Closeable {
   });
 
   ProgressMonitor(EnsembleStore store, String runId, int members, int epochs, long periodMillis) {
-    this(store, runId, members, epochs, periodMillis, System.console() != null && System.getenv("CI") == null);
+    this(store, runId, members, epochs, periodMillis, System.console() != null && System.getenv("CI") == null,
+        System.err, LOG::info);
   }
 
-  ProgressMonitor(EnsembleStore store, String runId, int members, int epochs, long periodMillis, boolean terminal) {
+  /**
+   * @param terminal draw live lines on {@code console}; otherwise write one line per member and epoch to {@code log}
+   */
+  ProgressMonitor(EnsembleStore store, String runId, int members, int epochs, long periodMillis, boolean terminal,
+      PrintStream console, java.util.function.Consumer<String> log) {
+    this.console = console;
+    this.log = log;
     this.store = store;
     this.runId = runId;
     this.members = members;
@@ -76,9 +84,13 @@ final class ProgressMonitor implements Closeable {
   }
 
   synchronized void poll() {
+    poll(false);
+  }
+
+  /** @param finished the member stage has ended: every member is done (early stopping ends some before epoch N) */
+  private synchronized void poll(boolean finished) {
     try {
       MemberProgress[] now = new MemberProgress[members];
-      int done = 0;
       for (int m = 0; m < members; m++) {
         JsonNode node = read(m);
         now[m] = new MemberProgress(m, 0, null, null, null);
@@ -89,14 +101,13 @@ final class ProgressMonitor implements Closeable {
           MemberProgress p = progress(m, h);
           now[m] = p;
           if (!terminal && p.epoch() > shown[m]) {
-            LOG.info("member {} epoch {}/{}: {}", m, p.epoch(), epochs, metrics(p));
+            log.accept(String.format(Locale.ROOT, "member %d epoch %d/%d: %s", m, p.epoch(), epochs, metrics(p)));
             shown[m] = p.epoch();
           }
         }
-        done += now[m].epoch();
       }
       if (terminal) {
-        draw(now, done);
+        draw(now, finished);
       }
     } catch (RuntimeException e) {
       LOG.debug("progress poll failed: {}", e.toString());
@@ -116,7 +127,7 @@ final class ProgressMonitor implements Closeable {
   }
 
   /** Redraws the members' lines in place (cursor up over the previous drawing, clear each line). */
-  private void draw(MemberProgress[] now, int done) {
+  private void draw(MemberProgress[] now, boolean finished) {
     double elapsed = (System.nanoTime() - started) / 1e9;
     StringBuilder sb = new StringBuilder();
     if (linesDrawn > 0) {
@@ -124,7 +135,7 @@ final class ProgressMonitor implements Closeable {
     }
     for (MemberProgress p : now) {
       int filled = epochs == 0 ? BAR : Math.min(BAR, p.epoch() * BAR / epochs);
-      String eta = p.epoch() == 0 ? "?" : p.epoch() >= epochs ? "done"
+      String eta = finished || p.epoch() >= epochs ? "done" : p.epoch() == 0 ? "?"
           : String.format(Locale.ROOT, "%.0f s", elapsed / p.epoch() * (epochs - p.epoch()));
       sb.append("\r\033[2K").append(String.format(Locale.ROOT, "member %d [%s%s] epoch %d/%d  %s  ETA %s%n",
           p.member(), "#".repeat(filled), ".".repeat(BAR - filled), p.epoch(), epochs, metrics(p), eta));
@@ -142,6 +153,6 @@ final class ProgressMonitor implements Closeable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    poll(); // epochs that ended after the last poll
+    poll(true); // epochs that ended after the last poll
   }
 }
