@@ -205,17 +205,22 @@ class StandaloneSubmitIT {
     return killProcessesOfThisFolder();
   }
 
-  /**
-   * Waits up to 30 s for the processes whose command line names this test's folder (master, workers, executors,
-   * drivers: their class path is in it) to end, then kills those left, each by its pid, and returns them.
-   */
   List<String> killProcessesOfThisFolder() {
+    return killProcessesOf(dir);
+  }
+
+  /**
+   * Waits up to 30 s for the processes whose command line names {@code folder} (master, workers, executors, drivers,
+   * YARN containers: their class path or working directory is in it) to end, then kills those left, each by its
+   * pid, and returns them.
+   */
+  static List<String> killProcessesOf(Path folder) {
     List<String> left = new ArrayList<>();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     List<ProcessHandle> ours;
     do { // executors exit shortly after their worker
       ours = ProcessHandle.allProcesses()
-          .filter(p -> p.info().commandLine().map(c -> c.contains(dir.toString())).orElse(false))
+          .filter(p -> p.info().commandLine().map(c -> c.contains(folder.toString())).orElse(false))
           .filter(p -> p.pid() != ProcessHandle.current().pid())
           .toList();
       if (!ours.isEmpty()) {

@@ -176,11 +176,11 @@ class YarnSubmitIT {
     // the local: scheme, as on a cluster with Spark installed at the same path on every node (the NodeManager puts
     // them on the containers' class path without copying; uploading 290 MB to HDFS instead would cost about a
     // minute here). The application jar still travels the YARN way: staged on HDFS, localized by the NodeManager.
-    Result made = run("spark-home", List.of("bash", "-c",
+    StandaloneSubmitIT.Result made = run("spark-home", List.of("bash", "-c",
         "source " + ROOT.resolve("scripts/spark-home.sh") + " && deepens_spark_home && ls \"$SPARK_HOME/jars\""),
         Duration.ofSeconds(120));
-    assertEquals(0, made.code, made.describe());
-    List<String> jars = made.out.lines().filter(l -> l.endsWith(".jar")).toList();
+    assertEquals(0, made.code(), made.describe());
+    List<String> jars = made.out().lines().filter(l -> l.endsWith(".jar")).toList();
     assertTrue(jars.stream().anyMatch(j -> j.startsWith("spark-yarn_")), "spark-yarn in the distribution: " + jars);
     assertFalse(jars.stream().anyMatch(j -> j.startsWith("deepens-")), "deepens reaches YARN in its own jar only");
     sparkJars = "local:" + sparkHome.resolve("jars") + "/*";
@@ -263,10 +263,11 @@ class YarnSubmitIT {
     guard(() -> {
       long t = System.nanoTime();
       Set<ApplicationId> before = applicationIds();
-      Result r = submit("cluster-bad-spec", "cluster", List.of("train", "--config", hdfs + "/specs/bad-spec.yaml",
+      StandaloneSubmitIT.Result r = submit("cluster-bad-spec", "cluster", List.of("train", "--config",
+          hdfs + "/specs/bad-spec.yaml",
           "--data", hdfs + "/cluster/data/train", "--store", hdfs + "/cluster/bad-store", "--run-id", "bad"));
       // spark-submit in cluster mode reports a failed application as its own exit 1; the deepens code is YARN's
-      assertEquals(1, r.code, r.describe());
+      assertEquals(1, r.code(), r.describe());
       ApplicationReport app = onlyNewApplication(before, r);
       assertEquals(FinalApplicationStatus.FAILED, app.getFinalApplicationStatus(), describe(app));
       assertTrue(app.getDiagnostics().contains("User application exited with status 2"), describe(app));
@@ -276,7 +277,7 @@ class YarnSubmitIT {
       assertTrue(outcomes.get(0).startsWith("train failed: ") && outcomes.get(0).contains("training.learningRate")
           && outcomes.get(0).endsWith("(exit 2)"), outcomes.get(0));
       assertFalse(fs.exists(new org.apache.hadoop.fs.Path(hdfs + "/cluster/bad-store/LATEST")), "nothing published");
-      step("cluster mode, bad spec: spark-submit exit " + r.code + ", YARN " + describe(app), t);
+      step("cluster mode, bad spec: spark-submit exit " + r.code() + ", YARN " + describe(app), t);
     });
   }
 
@@ -285,11 +286,11 @@ class YarnSubmitIT {
   void aBadSpecExits2InClientModeBeforeAnyYarnApplication() throws Exception {
     guard(() -> {
       Set<ApplicationId> before = applicationIds();
-      Result r = submit("client-bad-spec", "client", List.of("train", "--config",
+      StandaloneSubmitIT.Result r = submit("client-bad-spec", "client", List.of("train", "--config",
           DIR.resolve("bad-spec.yaml").toString(), "--data", hdfs + "/client/data/train", "--store",
           hdfs + "/client/bad-store", "--run-id", "bad"));
-      assertEquals(2, r.code, r.describe());
-      List<String> outcomes = StandaloneSubmitIT.outcomes(r.err);
+      assertEquals(2, r.code(), r.describe());
+      List<String> outcomes = StandaloneSubmitIT.outcomes(r.err());
       assertEquals(1, outcomes.size(), r.describe());
       assertTrue(outcomes.get(0).contains("training.learningRate") && outcomes.get(0).endsWith("(exit 2)"),
           outcomes.get(0));
@@ -304,17 +305,17 @@ class YarnSubmitIT {
       long t = System.nanoTime();
       Set<ApplicationId> before = applicationIds();
       String missing = hdfs + "/client/data/no-such-table";
-      Result r = submit("client-missing-table", "client", List.of("train", "--config",
+      StandaloneSubmitIT.Result r = submit("client-missing-table", "client", List.of("train", "--config",
           ROOT.resolve("conf/digits-mlp.yaml").toString(), "--data", missing, "--store", hdfs + "/client/bad-store",
           "--run-id", "missing"));
-      assertEquals(2, r.code, r.describe());
-      List<String> outcomes = StandaloneSubmitIT.outcomes(r.err);
+      assertEquals(2, r.code(), r.describe());
+      List<String> outcomes = StandaloneSubmitIT.outcomes(r.err());
       assertEquals(1, outcomes.size(), r.describe());
       assertTrue(outcomes.get(0).contains(missing) && outcomes.get(0).endsWith("(exit 2)"), outcomes.get(0));
       // the driver stopped its SparkContext with exit code 2: the ApplicationMaster reports FAILED, not SUCCEEDED
       ApplicationReport app = onlyNewApplication(before, r);
       assertEquals(FinalApplicationStatus.FAILED, app.getFinalApplicationStatus(), describe(app));
-      step("client mode, missing table: spark-submit exit " + r.code + ", YARN " + describe(app), t);
+      step("client mode, missing table: spark-submit exit " + r.code() + ", YARN " + describe(app), t);
     });
   }
 
@@ -330,21 +331,21 @@ class YarnSubmitIT {
       String report = base + "/report";
       String runId = "it-" + mode;
       Set<ApplicationId> before = applicationIds();
-      Result r = submit(mode, mode, List.of(
+      StandaloneSubmitIT.Result r = submit(mode, mode, List.of(
           "import", "optdigits", "--output", data,
           "+", "train", "--config", spec, "--data", data + "/train", "--store", store, "--members", "2",
           "--epochs", RUN_EPOCHS, "--run-id", runId,
           "+", "score", "--ensemble", store, "--input", data + "/test", "--output", scored,
           "+", "evaluate", "--ensemble", store, "--test", data + "/test", "--ood", data + "/ood",
           "--report", report));
-      assertEquals(0, r.code, r.describe());
+      assertEquals(0, r.code(), r.describe());
       ApplicationReport app = onlyNewApplication(before, r);
       assertEquals(FinalApplicationStatus.SUCCEEDED, app.getFinalApplicationStatus(), describe(app));
       assertEquals(YarnApplicationState.FINISHED, app.getYarnApplicationState(), describe(app));
       assertTrue(app.getApplicationTags().contains("deepens"), "spark.yarn.tags from the conf: " + describe(app));
 
       // the driver's log: spark-submit's own output in client mode, the ApplicationMaster container's in cluster mode
-      String driverLog = mode.equals("client") ? r.err : containerLog(app.getApplicationId(), 1);
+      String driverLog = mode.equals("client") ? r.err() : containerLog(app.getApplicationId(), 1);
       List<String> outcomes = StandaloneSubmitIT.outcomes(driverLog);
       assertEquals(4, outcomes.size(), "one outcome line per command: " + outcomes);
       for (String o : outcomes) {
@@ -470,7 +471,7 @@ class YarnSubmitIT {
   }
 
   /** The one application a submission added, once YARN has its final status (cluster mode returns at that point). */
-  ApplicationReport onlyNewApplication(Set<ApplicationId> before, Result r) throws Exception {
+  ApplicationReport onlyNewApplication(Set<ApplicationId> before, StandaloneSubmitIT.Result r) throws Exception {
     List<ApplicationReport> added = new ArrayList<>();
     for (ApplicationReport a : client.getApplications()) {
       if (!before.contains(a.getApplicationId())) {
@@ -540,7 +541,7 @@ class YarnSubmitIT {
   // ---- processes
 
   /** scripts/submit.sh with YARN's spark-defaults, this machine's sizing and Spark's jars on HDFS. */
-  Result submit(String name, String deployMode, List<String> deepensArgs) throws Exception {
+  StandaloneSubmitIT.Result submit(String name, String deployMode, List<String> deepensArgs) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("bash", ROOT.resolve("scripts/submit.sh").toString(),
         "--master", "yarn", "--deploy-mode", deployMode,
         "--properties-file", ROOT.resolve("conf/spark-defaults-yarn.conf").toString(),
@@ -550,61 +551,12 @@ class YarnSubmitIT {
     return run(name, cmd, SUBMIT);
   }
 
-  record Result(String name, int code, String out, String err, Path log) {
-    String describe() {
-      return name + " exited " + code + " (output in " + log + ")\n--- stdout (end)\n"
-          + StandaloneSubmitIT.tail(out, 40) + "\n--- stderr (end)\n" + StandaloneSubmitIT.tail(err, 80);
-    }
+  StandaloneSubmitIT.Result run(String name, List<String> cmd, Duration timeout) throws Exception {
+    return StandaloneSubmitIT.run(name, cmd, timeout, DIR, env);
   }
 
-  Result run(String name, List<String> cmd, Duration timeout) throws Exception {
-    Path out = DIR.resolve("logs/" + name + ".out");
-    Path err = DIR.resolve("logs/" + name + ".err");
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(DIR.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .redirectOutput(out.toFile()).redirectError(err.toFile());
-    pb.environment().clear();
-    pb.environment().putAll(env);
-    Process p = pb.start();
-    if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      fail(name + " did not finish within " + timeout + ": " + String.join(" ", cmd) + "\n"
-          + new Result(name, -1, StandaloneSubmitIT.read(out), StandaloneSubmitIT.read(err), err.getParent())
-          .describe());
-    }
-    return new Result(name, p.exitValue(), StandaloneSubmitIT.read(out), StandaloneSubmitIT.read(err),
-        err.getParent());
-  }
-
-  /**
-   * Waits up to 30 s for the processes whose command line names this test's folder (spark-submit, ApplicationMaster
-   * and executor containers: their class path or working directory is in it) to end, then kills those left, each by
-   * its pid, and returns them.
-   */
   static List<String> killProcessesOfThisFolder() {
-    List<String> left = new ArrayList<>();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    List<ProcessHandle> ours;
-    do {
-      ours = ProcessHandle.allProcesses()
-          .filter(p -> p.info().commandLine().map(c -> c.contains(DIR.toString())).orElse(false))
-          .filter(p -> p.pid() != ProcessHandle.current().pid())
-          .toList();
-      if (!ours.isEmpty()) {
-        try {
-          Thread.sleep(500);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
-        }
-      }
-    } while (!ours.isEmpty() && System.nanoTime() < deadline);
-    for (ProcessHandle p : ours) {
-      left.add(p.pid() + " " + p.info().commandLine().orElse("?"));
-      p.destroyForcibly();
-    }
-    return left;
+    return StandaloneSubmitIT.killProcessesOf(DIR);
   }
 
   interface Check {
