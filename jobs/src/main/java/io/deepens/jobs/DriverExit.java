@@ -54,8 +54,8 @@ final class DriverExit {
     if (!sparkStarted) {
       LOG.info("registering with YARN (a SparkContext without executors) to report exit code {}", code);
       try {
-        // no executors; no UI either, as every deepens session (SparkSessions): a UI under YARN needs Hadoop's
-        // AmIpFilter (hadoop-yarn-server-web-proxy), which scripts/spark-home.sh's distribution does not have
+        // no executors and no UI: this context only carries the exit code (and a UI under YARN needs Hadoop's
+        // AmIpFilter, hadoop-yarn-server-web-proxy, which scripts/spark-home.sh's distribution does not have)
         SparkContext sc = new SparkContext(new SparkConf()
             .set("spark.executor.instances", "0").set("spark.dynamicAllocation.enabled", "false")
             .setIfMissing("spark.ui.enabled", "false"));
