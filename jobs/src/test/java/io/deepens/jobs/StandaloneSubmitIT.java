@@ -98,7 +98,7 @@ class StandaloneSubmitIT {
 
       checkStore(store);
       checkExecutors();
-      checkScoredTable(data, scored);
+      checkScoredTable(data.toString(), scored.toString());
       checkReport(report);
 
       // the scheduler's rerun of a finished run id, through spark-submit too: nothing new, exit 0
@@ -282,13 +282,17 @@ class StandaloneSubmitIT {
     }
   }
 
-  void checkScoredTable(Path data, Path scored) {
-    SparkSession spark = SparkSession.builder().master("local[1]").appName("StandaloneSubmitIT check")
+  /**
+   * The scored table at {@code scored} (a path or URI) has one row per row of {@code data}/test, keeps its columns,
+   * adds the output columns, and its values are distributions over the 8 seen digits.
+   */
+  static void checkScoredTable(String data, String scored) {
+    SparkSession spark = SparkSession.builder().master("local[1]").appName("deepens IT check")
         .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
     try {
       Dataset<Row> in = spark.read().parquet(data + "/test");
-      Dataset<Row> out = spark.read().parquet(scored.toString());
+      Dataset<Row> out = spark.read().parquet(scored);
       long rows = in.count();
       assertTrue(rows > 100, "the test table has rows: " + rows);
       assertEquals(rows, out.count(), "one scored row per input row");

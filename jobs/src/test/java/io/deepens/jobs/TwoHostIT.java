@@ -18,9 +18,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -149,16 +146,7 @@ class TwoHostIT {
       assertEquals(m.path("files").path(file).asText(),
           Sha256.of(Files.readAllBytes(store.resolve("versions/v000001").resolve(file))), file);
     }
-    SparkSession spark = SparkSession.builder().master("local[1]").appName("TwoHostIT check")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
-    try {
-      Dataset<Row> out = spark.read().parquet(scored.toString());
-      assertEquals(spark.read().parquet(data + "/test").count(), out.count(), "one scored row per input row");
-      assertTrue(List.of(out.columns()).containsAll(StandaloneSubmitIT.OUTPUT_COLUMNS));
-    } finally {
-      spark.stop();
-    }
+    StandaloneSubmitIT.checkScoredTable(data.toString(), scored.toString());
 
     // a store that only host B sees: the members train, their files are not where the driver reads them
     Path hidden = dir.resolve("private-store");

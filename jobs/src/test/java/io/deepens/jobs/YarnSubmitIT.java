@@ -1,5 +1,6 @@
 package io.deepens.jobs;
 
+import io.deepens.spark.MiniHdfs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -20,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -40,9 +40,6 @@ import org.apache.hadoop.yarn.api.records.YarnApplicationState;
 import org.apache.hadoop.yarn.client.api.YarnClient;
 import org.apache.hadoop.yarn.conf.YarnConfiguration;
 import org.apache.hadoop.yarn.server.MiniYARNCluster;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -358,7 +355,7 @@ class YarnSubmitIT {
 
       Set<String> executors = checkStore(store, runId);
       checkExecutorContainers(app.getApplicationId(), executors);
-      checkScoredTable(data, scored);
+      StandaloneSubmitIT.checkScoredTable(data, scored);
       checkReport(report);
     });
   }
@@ -418,33 +415,6 @@ class YarnSubmitIT {
           .map(Map.Entry::getKey).toList();
       assertEquals(1, in.size(), "executor " + e + " logged its member in one container: " + in);
       assertFalse(in.get(0).endsWith("_000001"), "not the ApplicationMaster's container: " + in);
-    }
-  }
-
-  void checkScoredTable(String data, String scored) {
-    SparkSession spark = SparkSession.builder().master("local[1]").appName("YarnSubmitIT check")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
-    try {
-      Dataset<Row> in = spark.read().parquet(data + "/test");
-      Dataset<Row> out = spark.read().parquet(scored);
-      long rows = in.count();
-      assertTrue(rows > 100, "the test table has rows: " + rows);
-      assertEquals(rows, out.count(), "one scored row per input row");
-      List<String> columns = Arrays.asList(out.columns());
-      for (String c : in.columns()) {
-        assertTrue(columns.contains(c), "input column " + c + " kept: " + columns);
-      }
-      assertTrue(columns.containsAll(StandaloneSubmitIT.OUTPUT_COLUMNS),
-          "output columns " + StandaloneSubmitIT.OUTPUT_COLUMNS + " in " + columns);
-      Row stats = out.selectExpr("min(prediction)", "max(prediction)", "min(size(probability))",
-          "max(size(probability))", "max(abs(aggregate(probability, 0D, (acc, p) -> acc + p) - 1))").first();
-      assertTrue(stats.getInt(0) >= 0 && stats.getInt(1) <= 7, "predictions are classes 0..7: " + stats);
-      assertEquals(8, stats.getInt(2), "probability has 8 classes");
-      assertEquals(8, stats.getInt(3), "probability has 8 classes");
-      assertTrue(stats.getDouble(4) < 1e-4, "probabilities sum to 1 within 1e-4 (float sums): " + stats.getDouble(4));
-    } finally {
-      spark.stop();
     }
   }
 

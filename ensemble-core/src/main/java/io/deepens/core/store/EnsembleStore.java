@@ -328,17 +328,19 @@ public final class EnsembleStore {
       return sha;
     }
 
-    /** Moves an existing file of the same store into the version (a rename) and records its SHA-256. */
-    public String moveIn(Path source, String relative) {
+    /**
+     * Moves an existing file of the same store into the version (a rename: its bytes do not change) and records
+     * {@code sha256}, which the caller has verified against the file where this store reads it (the trainer does,
+     * for every member, before it stages anything).
+     */
+    public void moveIn(Path source, String relative, String sha256) {
       Path target = new Path(dir, relative);
-      try (InputStream in = fs.open(source)) {
-        String sha = Sha256.of(in);
+      try {
         fs.mkdirs(target.getParent());
         if (!fs.rename(source, target)) {
           throw new DeepensException("cannot move " + source + " to " + target);
         }
-        files.put(relative, sha);
-        return sha;
+        files.put(relative, sha256);
       } catch (IOException e) {
         throw new DeepensException("cannot move " + source + " into staging: " + e.getMessage(), e);
       }

@@ -138,22 +138,34 @@ class RunLockTest {
     RunLock.acquire(store, "nightly-1", "rerun").close();
   }
 
+  /**
+   * Starts {@link RunLockHolder} in a child JVM holding run nightly-1's lock (stale after {@code staleMillis}, a
+   * heartbeat every 100 ms) and returns it once it printed that it acquired the lock.
+   */
+  Process startHolder(String staleMillis) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        RunLockHolder.class.getName(), tmp.resolve("store").toString(), "nightly-1", staleMillis, "100")
+        .redirectErrorStream(true).start();
+    java.io.BufferedReader out = new java.io.BufferedReader(
+        new java.io.InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+    String line;
+    while ((line = out.readLine()) != null && !line.startsWith("ACQUIRED ")) {
+      // skip the child's log lines
+    }
+    if (line == null) {
+      holder.destroyForcibly();
+    }
+    assertTrue(line != null, "the holder JVM did not acquire the lock");
+    assertEquals(holder.pid(), Long.parseLong(line.substring("ACQUIRED ".length())));
+    return holder;
+  }
+
   @org.junit.jupiter.api.Test
   void aLockHeldByAnotherJvmExcludesThisOneUntilThatJvmDiesAndItsLockTurnsStale() throws Exception {
     EnsembleStore store = store(false);
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        RunLockHolder.class.getName(), tmp.resolve("store").toString(), "nightly-1", "3000", "100")
-        .redirectErrorStream(true).start();
+    Process holder = startHolder("3000");
     try {
-      java.io.BufferedReader out = new java.io.BufferedReader(
-          new java.io.InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
-      String line;
-      while ((line = out.readLine()) != null && !line.startsWith("ACQUIRED ")) {
-        // skip the child's log lines
-      }
-      assertTrue(line != null, "the holder JVM did not acquire the lock");
-      assertEquals(holder.pid(), Long.parseLong(line.substring("ACQUIRED ".length())));
       for (int i = 0; i < 5; i++) { // 5 s while it lives: its heartbeats keep the 3 s lock fresh
         RunLock.HeldException e = assertThrows(RunLock.HeldException.class,
             () -> RunLock.acquire(store, "nightly-1", "this JVM", Duration.ofMillis(3000), Duration.ofMillis(100)));
@@ -211,18 +223,8 @@ class RunLockTest {
   @org.junit.jupiter.api.Test
   void aLockOfAKilledProcessOfThisHostIsTakenOverAtOnce() throws Exception {
     EnsembleStore store = store(false);
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        RunLockHolder.class.getName(), tmp.resolve("store").toString(), "nightly-1", "600000", "100")
-        .redirectErrorStream(true).start();
+    Process holder = startHolder("600000");
     try {
-      java.io.BufferedReader out = new java.io.BufferedReader(
-          new java.io.InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
-      String line;
-      while ((line = out.readLine()) != null && !line.startsWith("ACQUIRED ")) {
-        // skip the child's log lines
-      }
-      assertTrue(line != null, "the holder JVM did not acquire the lock");
       RunLock.HeldException e = assertThrows(RunLock.HeldException.class,
           () -> RunLock.acquire(store, "nightly-1", "rerun"));
       assertTrue(e.getMessage().contains("pid " + holder.pid()), e.getMessage());

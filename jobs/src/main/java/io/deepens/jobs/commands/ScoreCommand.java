@@ -18,7 +18,6 @@ import org.apache.spark.sql.DataFrameWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,9 +90,9 @@ public final class ScoreCommand implements Command {
     OutputCommit commit = OutputCommit.begin(spark.sparkContext().hadoopConfiguration(), output,
         mode.equals("overwrite"), spark.conf().get(OutputCommit.FAULT_HOOK, ""));
     Dataset<Row> in = Tables.read(spark, input, a.get("format"));
-    LongAccumulator skipped = spark.sparkContext().longAccumulator("deepens.skippedRows");
+    // counts every row read and every invalid one by reason (skipped or kept): what --max-invalid and the outcome use
     InvalidRows invalid = InvalidRows.register(spark.sparkContext(), "deepens.invalidRows");
-    Dataset<Row> out = scorer.score(spark, in, features, null, policy, batch, skipped, invalid);
+    Dataset<Row> out = scorer.score(spark, in, features, null, policy, batch, null, invalid);
     if (a.get("keep") != null) {
       List<String> keep = new java.util.ArrayList<>(List.of(a.get("keep").split(",")));
       for (String c : keep) {

@@ -1,5 +1,6 @@
 package io.deepens.jobs.report;
 
+import io.deepens.spark.MiniHdfs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.deepens.core.InvalidInputException;
-import io.deepens.jobs.MiniHdfs;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -233,11 +233,8 @@ public final class SparkEnsembleTrainer {
       String sha = null;
       if (fit.usedMembers().contains(o.member)) {
         file = "members/" + EnsembleStore.memberName(o.member) + ".zip";
-        sha = staging.moveIn(new org.apache.hadoop.fs.Path(o.modelPath), file);
-        if (!sha.equals(o.modelSha256)) {
-          throw new DeepensException("member " + o.member + " model " + o.modelPath + " changed after its task "
-              + "wrote it (SHA-256 " + sha + ", task reported " + o.modelSha256 + ")");
-        }
+        sha = o.modelSha256; // checkMemberFilesVisible read the file and found this SHA-256
+        staging.moveIn(new org.apache.hadoop.fs.Path(o.modelPath), file, sha);
       }
       entries.add(new Manifest.MemberEntry(o.member, file, sha, o.status, readTree(o.reportJson)));
     }

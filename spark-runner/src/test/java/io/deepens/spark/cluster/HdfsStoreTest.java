@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
+import io.deepens.spark.MiniHdfs;
 import io.deepens.spark.SparkTestSupport;
 import io.deepens.spark.score.EnsembleScorer;
 import io.deepens.spark.score.InvalidPolicy;
@@ -15,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.spark.sql.Dataset;
@@ -34,33 +34,27 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HdfsStoreTest {
+  MiniHdfs hdfs;
   MiniDFSCluster dfs;
   SparkSession spark;
   String root;
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("dfs").toString());
-    conf.set("dfs.namenode.rpc-address", "127.0.0.1:0");
-    conf.set("dfs.namenode.http-address", "127.0.0.1:0");
-    conf.set("dfs.datanode.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.http.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.ipc.address", "127.0.0.1:0");
-    dfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).checkDataNodeAddrConfig(true).build();
-    dfs.waitActive();
-    root = "hdfs://127.0.0.1:" + dfs.getNameNodePort();
+    hdfs = MiniHdfs.start(dir.resolve("dfs"));
+    dfs = hdfs.cluster();
+    root = hdfs.uri();
     ClusterTestSupport.stopActive();
     spark = SparkTestSupport.local();
   }
 
   @AfterAll
-  void stop() {
+  void stop() throws java.io.IOException {
     if (spark != null) {
       spark.stop();
     }
-    if (dfs != null) {
-      dfs.shutdown(true);
+    if (hdfs != null) {
+      hdfs.close();
     }
   }
 

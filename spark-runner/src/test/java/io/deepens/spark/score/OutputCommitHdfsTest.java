@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.deepens.core.InvalidInputException;
 import io.deepens.core.store.ProcessIdentity;
+import io.deepens.spark.MiniHdfs;
 import io.deepens.spark.SparkTestSupport;
 import java.net.URI;
 import java.nio.file.Path;
@@ -15,7 +16,6 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,7 +24,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The scoring output's commit on HDFS (an in-process {@link MiniDFSCluster} on 127.0.0.1): the table is written to
+ * The scoring output's commit on HDFS (an in-process HDFS, {@link MiniHdfs}, on 127.0.0.1): the table is written to
  * a hidden staging sibling and renamed into place; an existing output is refused or, with overwrite, replaced only
  * once the new one is complete; a failed write leaves the old output and no staging folder; a staging folder left by
  * a dead process of this host is removed by the next write. (The kill -9 cases run through the command line in
@@ -32,31 +32,23 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OutputCommitHdfsTest {
-  MiniDFSCluster dfs;
+  MiniHdfs hdfs;
   SparkSession spark;
   String root;
   FileSystem fs;
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("dfs").toString());
-    conf.set("dfs.namenode.rpc-address", "127.0.0.1:0");
-    conf.set("dfs.namenode.http-address", "127.0.0.1:0");
-    conf.set("dfs.datanode.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.http.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.ipc.address", "127.0.0.1:0");
-    dfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).checkDataNodeAddrConfig(true).build();
-    dfs.waitActive();
-    root = "hdfs://127.0.0.1:" + dfs.getNameNodePort();
+    hdfs = MiniHdfs.start(dir.resolve("dfs"));
+    root = hdfs.uri();
     spark = SparkTestSupport.local();
     fs = FileSystem.get(URI.create(root), spark.sparkContext().hadoopConfiguration());
   }
 
   @AfterAll
-  void stop() {
-    if (dfs != null) {
-      dfs.shutdown(true);
+  void stop() throws java.io.IOException {
+    if (hdfs != null) {
+      hdfs.close();
     }
   }
 

@@ -1,4 +1,4 @@
-package io.deepens.jobs;
+package io.deepens.spark;
 
 import java.io.IOException;
 import java.net.URI;
@@ -10,7 +10,8 @@ import org.apache.hadoop.hdfs.MiniDFSCluster;
 
 /**
  * An in-process HDFS for tests: {@link MiniDFSCluster} with a name node and one data node, every address on
- * 127.0.0.1, its storage under a folder of the caller's. {@link #close} shuts it down.
+ * 127.0.0.1, its storage under a folder of the caller's. {@link #close} shuts it down. Shared with the jobs module's
+ * tests through spark-runner's test jar.
  */
 public final class MiniHdfs implements AutoCloseable {
   private final MiniDFSCluster cluster;
@@ -39,6 +40,10 @@ public final class MiniHdfs implements AutoCloseable {
   /** {@code hdfs://127.0.0.1:PORT}, no trailing slash. */
   public String uri() {
     return uri;
+  }
+
+  public MiniDFSCluster cluster() {
+    return cluster;
   }
 
   public FileSystem fs() {
