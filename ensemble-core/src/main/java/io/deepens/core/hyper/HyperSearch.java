@@ -44,8 +44,10 @@ public final class HyperSearch {
     }
 
     /**
-     * The spec candidate c trains with: {@code base} with these hyperparameters and without the
-     * {@code hyperDeep} section (a candidate is one plain member).
+     * The spec candidate c (and every member retrained with its setting) trains with: {@code base} with these
+     * hyperparameters, without the {@code hyperDeep} section (each is one plain member) and with
+     * {@code ensemble.members} = K + M, the member indices the run uses (candidates 0..K-1, retrained members
+     * K..K+M-1), which {@link io.deepens.core.train.MemberTrainer} checks a member index against.
      */
     public EnsembleSpec apply(EnsembleSpec base) {
       TrainingSpec t = base.training();
@@ -55,7 +57,7 @@ public final class HyperSearch {
           new NetworkSpec(n.type(), hidden, n.activation(), dropout, n.batchNorm(), n.conv(), n.config()),
           new TrainingSpec(t.optimizer(), learningRate, t.schedule(), weightDecay, t.batchSize(), t.epochs(),
               t.earlyStoppingPatience()),
-          new EnsembleSection(e.members(), e.seed(), e.bootstrap(), e.weighting(), e.temperature(),
+          new EnsembleSection(e.members() + e.hyperDeep().pool(), e.seed(), e.bootstrap(), e.weighting(), e.temperature(),
               e.mcDropoutSamples()),
           base.resources());
     }
