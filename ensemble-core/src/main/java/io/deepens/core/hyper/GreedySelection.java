@@ -17,7 +17,7 @@ import java.util.Locale;
  * computed in log space (log-sum-exp), so tiny probabilities do not underflow. Selection starts from the best single
  * candidate (lowest NLL), then repeatedly adds the candidate (possibly one already chosen) whose addition gives the
  * lowest NLL, and stops when the multiset has {@code maxSize} picks or when the best addition does not lower the
- * NLL strictly. Ties go to the lowest candidate index, so the result is a function of the inputs alone. The
+ * NLL by more than {@link #TOLERANCE}. Ties (within {@link #TOLERANCE}) go to the lowest candidate index, so the result is a function of the inputs alone. The
  * mixture weights are the multiplicities divided by |S|.
  *
  * <p>Guarantees: the first pick is the best single candidate and every later pick lowers the NLL, so the result is
@@ -25,6 +25,13 @@ import java.util.Locale;
  * candidates one at a time can miss a pair that only helps together); the test compares it with brute force.
  */
 public final class GreedySelection {
+  /**
+   * NLL differences up to this size (nats) are rounding, not improvement: two candidates whose mixtures differ by
+   * less are a tie (the lower index wins), and an addition must lower the NLL by more to be made. Without it, adding
+   * a copy of the only pick (the same mixture) could "improve" by 1e-16 through the order of floating-point sums.
+   */
+  public static final double TOLERANCE = 1e-12;
+
   private GreedySelection() {}
 
   /**
@@ -100,12 +107,12 @@ public final class GreedySelection {
       double bestNll = Double.POSITIVE_INFINITY;
       for (int c = 0; c < k; c++) {
         double nll = nllWith(mix, logLik[c], size);
-        if (best < 0 || nll < bestNll) {
+        if (best < 0 || nll < bestNll - TOLERANCE) {
           best = c;
           bestNll = nll;
         }
       }
-      if (!(bestNll < current)) {
+      if (!(bestNll < current - TOLERANCE)) {
         stopped = "no addition lowers the NLL";
         break;
       }

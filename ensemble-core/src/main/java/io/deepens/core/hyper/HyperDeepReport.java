@@ -28,11 +28,12 @@ public record HyperDeepReport(List<PoolCandidate> pool, Selection selection, Lis
    * @param validationNll validation NLL of its predictive distribution (null when it diverged)
    * @param validationAccuracy validation accuracy (classification; null otherwise or when it diverged)
    * @param epochsRun epochs it trained
+   * @param resumedFromEpoch the epoch its last task attempt started at (0 without a checkpoint)
    * @param specSha256 SHA-256 of the spec it trained with (its checkpoints carry it)
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record PoolCandidate(int candidate, String status, double learningRate, double weightDecay, double dropout,
-      List<Integer> hidden, Double validationNll, Double validationAccuracy, int epochsRun, String specSha256) {}
+      List<Integer> hidden, Double validationNll, Double validationAccuracy, int epochsRun, int resumedFromEpoch, String specSha256) {}
 
   /**
    * Greedy selection.

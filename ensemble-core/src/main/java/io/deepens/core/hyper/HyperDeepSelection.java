@@ -24,10 +24,11 @@ public final class HyperDeepSelection {
    * @param status OK, EARLY_STOPPED or DIVERGED
    * @param predictions its validation outputs, null when it diverged
    * @param epochsRun epochs it trained
+   * @param resumedFromEpoch the epoch its task started at (0 without a checkpoint)
    * @param specSha256 SHA-256 of the spec it trained with
    */
   public record PoolOutcome(int candidate, String status, MemberPredictions predictions, int epochsRun,
-      String specSha256) {}
+      int resumedFromEpoch, String specSha256) {}
 
   /**
    * The selection.
@@ -80,7 +81,7 @@ public final class HyperDeepSelection {
         any = true;
       }
       pool.add(new HyperDeepReport.PoolCandidate(c, o.status(), cand.learningRate(), cand.weightDecay(),
-          cand.dropout(), cand.hidden(), nll, acc, o.epochsRun(), o.specSha256()));
+          cand.dropout(), cand.hidden(), nll, acc, o.epochsRun(), o.resumedFromEpoch(), o.specSha256()));
     }
     if (!any) {
       throw new DeepensException("every candidate of the hyper-deep pool diverged: nothing to select. Narrow "

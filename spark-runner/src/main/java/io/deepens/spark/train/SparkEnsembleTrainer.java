@@ -274,7 +274,7 @@ public final class SparkEnsembleTrainer {
           candidates.get(c).hidden());
     }
     List<MemberOutcome> pool = runStage(pass, checked, spec, store, options, specs, poolIds,
-        k + " hyper-deep candidates");
+        k + " hyper-deep candidates", "candidate");
     float[] labels = null;
     long[] keys = null;
     List<HyperDeepSelection.PoolOutcome> poolOutcomes = new ArrayList<>();
@@ -291,6 +291,7 @@ public final class SparkEnsembleTrainer {
         p = new MemberPredictions(o.member, o.validationOutputs, o.outputs, o.samples);
       }
       poolOutcomes.add(new HyperDeepSelection.PoolOutcome(o.member, o.status, p, epochsRun(o.reportJson),
+          reportInt(o.reportJson, "resumedFromEpoch"),
           EnsembleSpec.fromJson(specs[o.member]).withResources(
               new io.deepens.core.spec.ResourcesSpec(o.threads, spec.resources().gpusPerMember())).sha256()));
     }
@@ -309,7 +310,7 @@ public final class SparkEnsembleTrainer {
       specs[k + j] = candidates.get(plan.allocation().get(j)).apply(spec).toJson();
     }
     List<MemberOutcome> members = runStage(pass, checked, spec, store, options, specs, memberIds,
-        m + " hyper-deep members (retrained)");
+        m + " hyper-deep members (retrained)", "member");
     long retrainEpochs = members.stream().mapToLong(o -> epochsRun(o.reportJson)).sum();
     return new HyperDeepRun(pool, members,
         HyperDeepSelection.report(spec, plan, retrained, retrainEpochs));
@@ -317,7 +318,7 @@ public final class SparkEnsembleTrainer {
 
   /** Runs member tasks on the shuffle partitions {@code ids} only; their outcomes by member index. */
   private List<MemberOutcome> runStage(TablePass pass, CheckedTables checked, EnsembleSpec spec, EnsembleStore store,
-      Options options, String[] specs, int[] ids, String what) {
+      Options options, String[] specs, int[] ids, String what, String label) {
     String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
     MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
         new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, null, specs);
@@ -335,7 +336,7 @@ public final class SparkEnsembleTrainer {
     }
     outcomes.sort(Comparator.comparingInt(o -> o.member));
     for (MemberOutcome o : outcomes) {
-      LOG.info("{} {}: {} ({} train rows, executor {} on {}, attempt {})", what, o.member, o.status, o.trainRows,
+      LOG.info("{} {}: {} ({} train rows, executor {} on {}, attempt {})", label, o.member, o.status, o.trainRows,
           o.executorId, o.host, o.attempt);
     }
     return outcomes;
@@ -343,11 +344,16 @@ public final class SparkEnsembleTrainer {
 
   /** {@code report.epochsRun} of a member task's report JSON (0 when absent). */
   static int epochsRun(String reportJson) {
+    return reportInt(reportJson, "epochsRun");
+  }
+
+  /** {@code report.<key>} of a member task's report JSON (0 when absent). */
+  static int reportInt(String reportJson, String key) {
     if (reportJson == null) {
       return 0;
     }
     try {
-      return EnsembleStore.json().readTree(reportJson).path("report").path("epochsRun").asInt(0);
+      return EnsembleStore.json().readTree(reportJson).path("report").path(key).asInt(0);
     } catch (java.io.IOException e) {
       throw new DeepensException("invalid member report JSON: " + e.getMessage(), e);
     }
