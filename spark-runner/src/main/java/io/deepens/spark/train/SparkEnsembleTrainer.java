@@ -325,8 +325,8 @@ public final class SparkEnsembleTrainer {
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + what);
     List<MemberOutcome> outcomes = new ArrayList<>();
     int slots = ids[ids.length - 1] + 1;
-    try (ProgressMonitor monitor = new ProgressMonitor(store, options.runId(), slots, spec.training().epochs(),
-        2000)) {
+    try (ProgressMonitor monitor = new ProgressMonitor(store, options.runId(), ids[0], slots,
+        spec.training().epochs(), 2000)) {
       List<MemberOutcome>[] parts = pass.perMember().mapPartitionsWithIndex(
           (Integer i, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(i, rows), true)
           .collectPartitions(ids);
