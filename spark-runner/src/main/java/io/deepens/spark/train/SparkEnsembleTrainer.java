@@ -58,7 +58,9 @@ import scala.util.Try;
  *       invalid rows with an example each, label counts, split counts, content hash). Only this map stage runs.</li>
  *   <li>Check the profile and fail before any training if anything is wrong.</li>
  *   <li>Run {@link MemberTask} on each partition of the shuffle written in step 1 (the table is not read again);
- *       members checkpoint every epoch and resume when retried.</li>
+ *       members checkpoint every epoch and resume when retried. A hyper-deep ensemble ({@code ensemble.hyperDeep})
+ *       runs two such stages on one shuffle: its pool of K candidates, then, after greedy selection on their
+ *       validation outputs, the M retrained members ({@link #memberSlots}).</li>
  *   <li>Fit weights and temperature on the validation predictions, drop diverged members, publish.</li>
  * </ol>
  */
