@@ -32,7 +32,12 @@ public enum SeedPurpose {
    * A member's Monte Carlo dropout passes at scoring and evaluation; the epoch slot holds the batch's stream
    * (partition and batch number), so every batch gets its own masks.
    */
-  MC_SCORING(9);
+  MC_SCORING(9),
+  /**
+   * The hyperparameters of hyper-deep pool candidate c (member slot = c, epoch 0): one draw per searched
+   * hyperparameter, in a fixed order ({@link io.deepens.core.hyper.HyperSearch}).
+   */
+  HYPER_SEARCH(10);
 
   private final int code;
 

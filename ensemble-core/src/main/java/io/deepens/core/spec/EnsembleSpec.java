@@ -59,6 +59,9 @@ public record EnsembleSpec(
         ensemble.mcDropoutSamples() == 0 || network.type() == NetworkType.DL4J_JSON || network.dropout() > 0,
         "ensemble.mcDropoutSamples = %d needs network.dropout > 0, found %s",
         ensemble.mcDropoutSamples(), network.dropout());
+    if (ensemble.hyperDeep() != null) {
+      ensemble.hyperDeep().check(network, training, ensemble);
+    }
   }
 
   /** Number of network outputs: the classes, or 2 (mean, raw variance) for regression. */
@@ -70,7 +73,8 @@ public record EnsembleSpec(
   public EnsembleSpec withMembers(int members) {
     EnsembleSection e = ensemble;
     return new EnsembleSpec(name, task, data, network, training,
-        new EnsembleSection(members, e.seed(), e.bootstrap(), e.weighting(), e.temperature(), e.mcDropoutSamples()),
+        new EnsembleSection(members, e.seed(), e.bootstrap(), e.weighting(), e.temperature(), e.mcDropoutSamples(),
+            e.hyperDeep()),
         resources);
   }
 
