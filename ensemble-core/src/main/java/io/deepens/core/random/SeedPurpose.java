@@ -32,7 +32,12 @@ public enum SeedPurpose {
    * A member's Monte Carlo dropout passes at scoring and evaluation; the epoch slot holds the batch's stream
    * (partition and batch number), so every batch gets its own masks.
    */
-  MC_SCORING(9);
+  MC_SCORING(9),
+  /**
+   * A member's SWAG weight samples (MultiSWAG): the epoch slot holds the sample index s, so sample s of a member
+   * is the same at training (validation outputs) and at every scoring.
+   */
+  SWAG_SAMPLE(10);
 
   private final int code;
 

@@ -13,14 +13,33 @@ import java.util.List;
  * @param weighting how the driver weights members
  * @param temperature fit a temperature on validation NLL after weighting (Guo et al. 2017; classification only)
  * @param mcDropoutSamples S > 0: S stochastic dropout passes per member at scoring time; 0 = off
+ * @param swag SWAG moments per member and S weight samples per member at scoring time (MultiSWAG); null = off
  */
 public record EnsembleSection(
-    int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples) {
+    int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples,
+    SwagSpec swag) {
+  /** Without SWAG. */
+  public EnsembleSection(
+      int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples) {
+    this(members, seed, bootstrap, weighting, temperature, mcDropoutSamples, null);
+  }
+
   public EnsembleSection {
     InvalidInputException.check(members >= 1, "ensemble.members must be >= 1, found %d", members);
     InvalidInputException.check(weighting != null, "ensemble.weighting must be given");
     InvalidInputException.check(
         mcDropoutSamples >= 0, "ensemble.mcDropoutSamples must be >= 0 (0 = off), found %d", mcDropoutSamples);
+    InvalidInputException.check(swag == null || mcDropoutSamples == 0,
+        "ensemble.swag and ensemble.mcDropoutSamples (%d) do not combine: each makes its own components per member;"
+            + " set mcDropoutSamples: 0 or remove ensemble.swag", mcDropoutSamples);
+  }
+
+  /**
+   * Mixture components per member at scoring time: {@code swag.samples}, else {@code mcDropoutSamples}, else 1.
+   * Scoring runs this many forward passes per member and row.
+   */
+  public int componentsPerMember() {
+    return swag != null ? swag.samples() : Math.max(1, mcDropoutSamples);
   }
 
   static final String MEMBERS = "members";
@@ -29,8 +48,10 @@ public record EnsembleSection(
   static final String WEIGHTING = "weighting";
   static final String TEMPERATURE = "temperature";
   static final String MC_DROPOUT_SAMPLES = "mcDropoutSamples";
-  /** The keys under {@code ensemble}, in canonical order. */
-  static final List<String> KEYS = List.of(MEMBERS, SEED, BOOTSTRAP, WEIGHTING, TEMPERATURE, MC_DROPOUT_SAMPLES);
+  static final String SWAG = "swag";
+  /** The keys under {@code ensemble}, in canonical order ({@code swag} written only when given). */
+  static final List<String> KEYS =
+      List.of(MEMBERS, SEED, BOOTSTRAP, WEIGHTING, TEMPERATURE, MC_DROPOUT_SAMPLES, SWAG);
 
   static EnsembleSection read(SpecNode e) {
     int members = e.integer(MEMBERS, 5, false);
@@ -39,7 +60,8 @@ public record EnsembleSection(
     Weighting weighting = e.choice(WEIGHTING, Weighting.class, Weighting.UNIFORM, false);
     boolean temperature = e.bool(TEMPERATURE, false);
     int mc = e.integer(MC_DROPOUT_SAMPLES, 0, false);
-    return new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc);
+    SwagSpec swag = SwagSpec.read(e, SWAG);
+    return new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc, swag);
   }
 
   void write(ObjectNode o) {
@@ -49,5 +71,8 @@ public record EnsembleSection(
     o.put(WEIGHTING, weighting.key());
     o.put(TEMPERATURE, temperature);
     o.put(MC_DROPOUT_SAMPLES, mcDropoutSamples);
+    if (swag != null) {
+      swag.write(o.putObject(SWAG));
+    }
   }
 }
