@@ -129,6 +129,7 @@ public final class InspectCommand implements Command {
       return String.format(Locale.ROOT, "%d forward passes per row (%d members × %d Monte Carlo dropout passes)",
           (long) members * mc, members, mc);
     }
-    return String.format(Locale.ROOT, "%d forward passes per row (one per member)", members);
+    return String.format(Locale.ROOT, "%d forward pass%s per row (one per member)", members,
+        members == 1 ? "" : "es");
   }
 }
