@@ -281,6 +281,7 @@ class OperationsTest {
     String out = table.out();
     for (String line : List.of("run       nightly-1, published ", "task      classification, 64 features, 8 outputs",
         "spec      ops-test (sha256 " + first.specSha256() + ")", "mixture   temperature 1.0000",
+        "scoring   1 forward pass per row (one per member)",
         "member  status           weight    val NLL    val acc  file (sha256)")) {
       assertTrue(out.contains(line), "'" + line + "' missing from:\n" + out);
     }

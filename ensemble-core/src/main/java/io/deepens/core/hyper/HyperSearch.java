@@ -58,7 +58,7 @@ public final class HyperSearch {
           new TrainingSpec(t.optimizer(), learningRate, t.schedule(), weightDecay, t.batchSize(), t.epochs(),
               t.earlyStoppingPatience()),
           new EnsembleSection(e.members() + e.hyperDeep().pool(), e.seed(), e.bootstrap(), e.weighting(), e.temperature(),
-              e.mcDropoutSamples()),
+              e.mcDropoutSamples(), null, e.swag()),
           base.resources());
     }
   }

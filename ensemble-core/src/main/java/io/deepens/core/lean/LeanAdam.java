@@ -94,6 +94,32 @@ final class LeanAdam {
   }
 
   /**
+   * One plain SGD update (no momentum; the Adam moments are left as they are) at rate {@code lr}: per layer,
+   * {@code w −= lr·g + lr·coeff·w} on the weights (the decoupled weight decay of the Adam epochs) and
+   * {@code b −= lr·g} on the biases, in float. Returns the weight-decay score before the update. For the SWAG
+   * epochs ({@link io.deepens.core.spec.SwagSpec}).
+   */
+  double sgd(float[] p, float[] g, double lr) {
+    float rate = (float) lr;
+    double regScore = 0;
+    for (int l = 0; l < decay.length; l++) {
+      if (decay[l] > 0) {
+        regScore += decayScore(p, wOff[l], wOff[l] + wLen[l], decay[l]);
+      }
+      float wd = (float) (lr * decay[l]);
+      for (int i = wOff[l], end = wOff[l] + wLen[l]; i < end; i++) {
+        float up = rate * g[i];
+        up += wd * p[i];
+        p[i] -= up;
+      }
+      for (int i = bOff[l], end = bOff[l] + bLen[l]; i < end; i++) {
+        p[i] -= rate * g[i];
+      }
+    }
+    return regScore;
+  }
+
+  /**
    * Checks one parameterised layer: Adam (the same on every layer, bias included), no weight noise, constraints or
    * gradient normalisation, dropout only when {@code dropoutAllowed}, regularisation none or {@link WeightDecay}
    * with a fixed coefficient on the weights only. Returns null and records the layer's Adam in {@code adam[0]} and

@@ -78,6 +78,8 @@ public final class MlpTrainingStep implements LeanStep {
   private final FloatPointer[] deltaPtr;
   private final FloatBuffer[] deltaBuf;
   private final float[] rowStage;
+  /** The plain SGD rate of {@link #useSgd}, NaN for Adam. */
+  private double sgdRate = Double.NaN;
 
   private MlpTrainingStep(MultiLayerNetwork net, int maxBatch, int[] nIn, int[] nOut, double[] decay, Adam adam,
       AdamUpdater updater) {
@@ -204,6 +206,23 @@ public final class MlpTrainingStep implements LeanStep {
   }
 
 
+  /**
+   * From now on, updates are plain SGD at {@code learningRate} ({@link LeanAdam#sgd}: the same gradient and weight
+   * decay, no momentum, the Adam moments untouched) instead of Adam; NaN switches back to Adam. The SWAG epochs
+   * ({@link io.deepens.core.spec.SwagSpec}) train this way.
+   */
+  public void useSgd(double learningRate) {
+    if (!Double.isNaN(learningRate) && !(learningRate > 0 && Double.isFinite(learningRate))) {
+      throw new IllegalArgumentException("the SGD learning rate must be > 0, found " + learningRate);
+    }
+    sgdRate = learningRate;
+  }
+
+  /** The current parameters (a copy of the flat array, DL4J's layout). */
+  public float[] parameters() {
+    return p.clone();
+  }
+
   /** Reads parameters and Adam moments from the network (call before the first {@link #step} after any change). */
   @Override
   public void begin() {
@@ -308,8 +327,8 @@ public final class MlpTrainingStep implements LeanStep {
       gradBuf.get(wOff[l], g, wOff[l], ni * no);
     }
 
-    // Adam (+ decoupled weight decay on W), DL4J's float arithmetic
-    double regScore = adam.step(p, g, iteration, epoch);
+    // Adam (+ decoupled weight decay on W), DL4J's float arithmetic; or plain SGD in SWAG epochs
+    double regScore = Double.isNaN(sgdRate) ? adam.step(p, g, iteration, epoch) : adam.sgd(p, g, sgdRate);
     paramBuf.put(0, p);
     conf.setIterationCount(iteration + 1);
     return loss + regScore;

@@ -37,7 +37,12 @@ public enum SeedPurpose {
    * The hyperparameters of hyper-deep pool candidate c (member slot = c, epoch 0): one draw per searched
    * hyperparameter, in a fixed order ({@link io.deepens.core.hyper.HyperSearch}).
    */
-  HYPER_SEARCH(10);
+  HYPER_SEARCH(10),
+  /**
+   * A member's SWAG weight samples (MultiSWAG): the epoch slot holds the sample index s, so sample s of a member
+   * is the same at training (validation outputs) and at every scoring.
+   */
+  SWAG_SAMPLE(11);
 
   private final int code;
 

@@ -15,14 +15,29 @@ import java.util.List;
  * @param mcDropoutSamples S > 0: S stochastic dropout passes per member at scoring time; 0 = off
  * @param hyperDeep a hyper-deep ensemble's pool, search and selection ({@link HyperDeepSpec}), or null for a plain
  *     deep ensemble (the section is then absent from the canonical JSON, so existing specs keep their SHA-256)
+ * @param swag SWAG moments per member and S weight samples per member at scoring time (MultiSWAG); null = off
  */
 public record EnsembleSection(
     int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples,
-    HyperDeepSpec hyperDeep) {
-  /** A plain deep ensemble (no {@code hyperDeep} section). */
+    HyperDeepSpec hyperDeep, SwagSpec swag) {
+  /** A hyper-deep ensemble (or a plain one with null), without SWAG. */
+  public EnsembleSection(
+      int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples,
+      HyperDeepSpec hyperDeep) {
+    this(members, seed, bootstrap, weighting, temperature, mcDropoutSamples, hyperDeep, (SwagSpec) null);
+  }
+
+  /** Members with SWAG (or none with null), not a hyper-deep ensemble. */
+  public EnsembleSection(
+      int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples,
+      SwagSpec swag) {
+    this(members, seed, bootstrap, weighting, temperature, mcDropoutSamples, (HyperDeepSpec) null, swag);
+  }
+
+  /** A plain deep ensemble (no {@code hyperDeep} or {@code swag} section). */
   public EnsembleSection(
       int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples) {
-    this(members, seed, bootstrap, weighting, temperature, mcDropoutSamples, null);
+    this(members, seed, bootstrap, weighting, temperature, mcDropoutSamples, null, null);
   }
 
   public EnsembleSection {
@@ -30,6 +45,17 @@ public record EnsembleSection(
     InvalidInputException.check(weighting != null, "ensemble.weighting must be given");
     InvalidInputException.check(
         mcDropoutSamples >= 0, "ensemble.mcDropoutSamples must be >= 0 (0 = off), found %d", mcDropoutSamples);
+    InvalidInputException.check(swag == null || mcDropoutSamples == 0,
+        "ensemble.swag and ensemble.mcDropoutSamples (%d) do not combine: each makes its own components per member;"
+            + " set mcDropoutSamples: 0 or remove ensemble.swag", mcDropoutSamples);
+  }
+
+  /**
+   * Mixture components per member at scoring time: {@code swag.samples}, else {@code mcDropoutSamples}, else 1.
+   * Scoring runs this many forward passes per member and row.
+   */
+  public int componentsPerMember() {
+    return swag != null ? swag.samples() : Math.max(1, mcDropoutSamples);
   }
 
   static final String MEMBERS = "members";
@@ -39,9 +65,10 @@ public record EnsembleSection(
   static final String TEMPERATURE = "temperature";
   static final String MC_DROPOUT_SAMPLES = "mcDropoutSamples";
   static final String HYPER_DEEP = "hyperDeep";
-  /** The keys under {@code ensemble}, in canonical order. */
+  static final String SWAG = "swag";
+  /** The keys under {@code ensemble}, in canonical order ({@code hyperDeep} and {@code swag} written only when given). */
   static final List<String> KEYS =
-      List.of(MEMBERS, SEED, BOOTSTRAP, WEIGHTING, TEMPERATURE, MC_DROPOUT_SAMPLES, HYPER_DEEP);
+      List.of(MEMBERS, SEED, BOOTSTRAP, WEIGHTING, TEMPERATURE, MC_DROPOUT_SAMPLES, HYPER_DEEP, SWAG);
 
   static EnsembleSection read(SpecNode e) {
     int members = e.integer(MEMBERS, 5, false);
@@ -52,7 +79,8 @@ public record EnsembleSection(
     int mc = e.integer(MC_DROPOUT_SAMPLES, 0, false);
     HyperDeepSpec hyperDeep = e.has(HYPER_DEEP) ? HyperDeepSpec.read(e.obj(HYPER_DEEP, HyperDeepSpec.KEYS), members)
         : null;
-    return new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc, hyperDeep);
+    SwagSpec swag = SwagSpec.read(e, SWAG);
+    return new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc, hyperDeep, swag);
   }
 
   void write(ObjectNode o) {
@@ -64,6 +92,9 @@ public record EnsembleSection(
     o.put(MC_DROPOUT_SAMPLES, mcDropoutSamples);
     if (hyperDeep != null) {
       hyperDeep.write(o.putObject(HYPER_DEEP));
+    }
+    if (swag != null) {
+      swag.write(o.putObject(SWAG));
     }
   }
 }

@@ -62,6 +62,37 @@ public record EnsembleSpec(
     if (ensemble.hyperDeep() != null) {
       ensemble.hyperDeep().check(network, training, ensemble);
     }
+    if (ensemble.swag() != null) {
+      checkSwag(task, network, training);
+    }
+  }
+
+  /**
+   * What SWAG supports: its SGD epochs run on the lean MLP training step, so plain MLP classifiers without dropout
+   * or batch norm (batch-norm statistics would have to be recomputed per weight sample), and no early stopping
+   * (the SWAG epochs continue from the last ordinary epoch).
+   */
+  private static void checkSwag(Task task, NetworkSpec network, TrainingSpec training) {
+    InvalidInputException.check(task == Task.CLASSIFICATION && network.type() == NetworkType.MLP,
+        "ensemble.swag needs task classification and network.type mlp (its SGD epochs run on the lean MLP step),"
+            + " found task %s and network.type %s", task.key(), network.type().key());
+    InvalidInputException.check(training.optimizer() == Optimizer.ADAM,
+        "ensemble.swag needs training.optimizer adam for the ordinary epochs (they and the SWAG epochs run on the"
+            + " lean MLP step), found %s", training.optimizer().key());
+    InvalidInputException.check(!network.batchNorm(),
+        "ensemble.swag does not support network.batchNorm: true yet (batch-norm statistics would need recomputing"
+            + " for every weight sample); set batchNorm: false or remove ensemble.swag");
+    InvalidInputException.check(network.dropout() == 0,
+        "ensemble.swag needs network.dropout 0 (its SGD epochs run on the lean MLP step), found %s",
+        network.dropout());
+    InvalidInputException.check(training.earlyStoppingPatience() == 0,
+        "ensemble.swag does not combine with training.earlyStopping (the SWAG epochs continue from the last"
+            + " ordinary epoch); set training.earlyStopping.patience: 0, found %d", training.earlyStoppingPatience());
+  }
+
+  /** All epochs a member trains: {@code training.epochs} plus {@code ensemble.swag.epochs} when SWAG is on. */
+  public int totalEpochs() {
+    return training.epochs() + (ensemble.swag() == null ? 0 : ensemble.swag().epochs());
   }
 
   /** Number of network outputs: the classes, or 2 (mean, raw variance) for regression. */
@@ -74,7 +105,7 @@ public record EnsembleSpec(
     EnsembleSection e = ensemble;
     return new EnsembleSpec(name, task, data, network, training,
         new EnsembleSection(members, e.seed(), e.bootstrap(), e.weighting(), e.temperature(), e.mcDropoutSamples(),
-            e.hyperDeep()),
+            e.hyperDeep(), e.swag()),
         resources);
   }
 

@@ -34,7 +34,9 @@ import java.nio.file.Path;
  *           exponential (decay) | cosine (minLearningRate: 0)}, weightDecay: 0, batchSize: 128, epochs: 10,
  *           earlyStopping: {patience: 0}
  * ensemble: members: 5, seed: 0, bootstrap: false, weighting: uniform | stacking | pseudo-bma,
- *           temperature: false, mcDropoutSamples: 0
+ *           temperature: false, mcDropoutSamples: 0,
+ *           swag: {epochs (required), learningRate (required), rank: min(20, epochs × snapshotsPerEpoch),
+ *                  snapshotsPerEpoch: 1, samples: 10} (absent: off)
  * resources: threadsPerMember: 1, gpusPerMember: 0
  * </pre>
  */

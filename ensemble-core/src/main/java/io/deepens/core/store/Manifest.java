@@ -73,9 +73,14 @@ public record Manifest(
    *       project version instead of a literal.
    *   <li>1, December 2026: an optional {@code hyperDeep} object (pool, selection path, cost) for hyper-deep
    *       ensembles; its member indices start after the pool's (index K + j for retrained member j).
+   *   <li>2, December 2026: written only for an ensemble with {@code ensemble.swag} (MultiSWAG): its member files
+   *       hold SWAG moments ({@link io.deepens.core.train.MemberModels#FORMAT_VERSION} 2) that scoring must sample
+   *       from, so a build that reads only 1 refuses it instead of scoring the SWA means alone. Every other
+   *       ensemble is still written as 1. {@code provenance.scoringCost} (components per member, forward passes
+   *       per row) is written from this build on, in both.
    * </ul>
    */
-  public static final int FORMAT_VERSION = 1;
+  public static final int FORMAT_VERSION = 2;
 
   /**
    * One member.

@@ -21,6 +21,8 @@ import java.util.List;
  * the spec's SHA-256 (Java modified UTF-8), int epochsCompleted, int bestEpoch, long bits of bestMetric,
  * int epochsWithoutImprovement, boolean stopped, then
  * three length-prefixed blocks (int length, −1 for absent): history JSON (UTF-8), model zip, best parameters.
+ * Version 2 (written only when a member collects SWAG moments; without them the bytes are version 1's) adds a
+ * fourth block: the {@link SwagMoments} bytes.
  *
  * @param member member index
  * @param specSha256 {@link io.deepens.core.spec.EnsembleSpec#sha256()} of the spec being trained: a checkpoint is
@@ -33,6 +35,7 @@ import java.util.List;
  * @param history metrics of epochs 0..k−1
  * @param model the network after epoch k−1, ModelSerializer bytes with updater state
  * @param bestParams the parameters after {@code bestEpoch} (float32 little-endian), or null when not tracked
+ * @param swagMoments {@link SwagMoments#toBytes()} after epoch k−1 when SWAG epochs have begun, else null
  */
 public record MemberCheckpoint(
     int member,
@@ -44,9 +47,18 @@ public record MemberCheckpoint(
     boolean stopped,
     List<EpochMetrics> history,
     byte[] model,
-    byte[] bestParams) {
+    byte[] bestParams,
+    byte[] swagMoments) {
   private static final int MAGIC = 0x4450434B; // "DPCK"
   private static final int VERSION = 1;
+  private static final int VERSION_SWAG = 2;
+
+  /** A checkpoint without SWAG moments. */
+  public MemberCheckpoint(int member, String specSha256, int epochsCompleted, int bestEpoch, double bestMetric,
+      int epochsWithoutImprovement, boolean stopped, List<EpochMetrics> history, byte[] model, byte[] bestParams) {
+    this(member, specSha256, epochsCompleted, bestEpoch, bestMetric, epochsWithoutImprovement, stopped, history,
+        model, bestParams, null);
+  }
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public MemberCheckpoint {
@@ -65,7 +77,7 @@ public record MemberCheckpoint(
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(model.length + 1024);
       DataOutputStream out = new DataOutputStream(bytes);
       out.writeInt(MAGIC);
-      out.writeInt(VERSION);
+      out.writeInt(swagMoments == null ? VERSION : VERSION_SWAG);
       out.writeInt(member);
       out.writeUTF(specSha256);
       out.writeInt(epochsCompleted);
@@ -76,6 +88,9 @@ public record MemberCheckpoint(
       writeBlock(out, JSON.writeValueAsBytes(history));
       writeBlock(out, model);
       writeBlock(out, bestParams);
+      if (swagMoments != null) {
+        writeBlock(out, swagMoments);
+      }
       out.flush();
       return bytes.toByteArray();
     } catch (IOException e) {
@@ -91,9 +106,9 @@ public record MemberCheckpoint(
         throw new DeepensException(String.format("not a deepens member checkpoint (magic 0x%08X)", magic));
       }
       int version = in.readInt();
-      if (version != VERSION) {
+      if (version != VERSION && version != VERSION_SWAG) {
         throw new DeepensException("unsupported member checkpoint version " + version + " (this build reads "
-            + VERSION + ")");
+            + VERSION + " and " + VERSION_SWAG + ")");
       }
       int member = in.readInt();
       String specSha256 = in.readUTF();
@@ -107,8 +122,9 @@ public record MemberCheckpoint(
           new String(historyJson, StandardCharsets.UTF_8), new TypeReference<List<EpochMetrics>>() {});
       byte[] model = readBlock(in);
       byte[] best = readBlock(in);
+      byte[] swag = version == VERSION_SWAG ? readBlock(in) : null;
       return new MemberCheckpoint(
-          member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best);
+          member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best, swag);
     } catch (IOException e) {
       throw new DeepensException("cannot decode a member checkpoint: " + e.getMessage(), e);
     }

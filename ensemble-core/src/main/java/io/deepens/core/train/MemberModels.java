@@ -37,11 +37,20 @@ import org.nd4j.linalg.factory.Nd4j;
  * JSON, raw coefficients, updater state) of a {@link MultiLayerNetwork} or a {@link ComputationGraph}, told apart by
  * the configuration JSON ({@code "vertices"} for a graph). {@link #read} accepts only those entries, so nothing in
  * a member file is ever Java-deserialised. Networks are not thread-safe: use one per thread.
+ *
+ * <p>Member file format versions ({@link #FORMAT_VERSION}): 1, the ModelSerializer entries only; 2 (MultiSWAG),
+ * plus an entry {@value #SWAG_ENTRY} holding the member's {@link SwagMoments} (their bytes carry their own version).
+ * A member without SWAG moments is still written as version 1, byte for byte as before; both versions load, and a
+ * version-1 file scores as it always did.
  */
 public final class MemberModels {
   /** The ModelSerializer entries a member file may hold. */
   private static final Set<String> ALLOWED_ENTRIES =
-      Set.of("configuration.json", "coefficients.bin", "updaterState.bin", "noParams.marker");
+      Set.of("configuration.json", "coefficients.bin", "updaterState.bin", "noParams.marker", MemberModels.SWAG_ENTRY);
+  /** The zip entry of a member's SWAG moments (format version 2). */
+  public static final String SWAG_ENTRY = "swagMoments.bin";
+  /** The newest member file format this build writes and reads (see the class comment). */
+  public static final int FORMAT_VERSION = 2;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -56,6 +65,14 @@ public final class MemberModels {
    * flushed, not closed.
    */
   public static void write(MemberNetwork network, OutputStream out) {
+    write(network, null, out);
+  }
+
+  /**
+   * {@link #write(MemberNetwork, OutputStream)}, plus the entry {@value #SWAG_ENTRY} (format version 2) when
+   * {@code swag} is not null.
+   */
+  public static void write(MemberNetwork network, SwagMoments swag, OutputStream out) {
     String configuration;
     INDArray updaterState;
     if (network.multiLayerNetwork().isPresent()) {
@@ -96,6 +113,10 @@ public final class MemberModels {
         Nd4j.write(updaterState, arrays);
         arrays.flush();
       }
+      if (swag != null) {
+        zip.putNextEntry(entry(SWAG_ENTRY));
+        zip.write(swag.toBytes());
+      }
       zip.close();
       out.flush();
     } catch (IOException e) {
@@ -127,6 +148,46 @@ public final class MemberModels {
     } catch (IOException e) {
       throw new DeepensException("cannot read member network: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The SWAG moments of a member file ({@link #write(MemberNetwork, SwagMoments, OutputStream)}), or null for a
+   * file without them (format version 1); {@code what} names the file in errors.
+   */
+  public static SwagMoments readSwag(byte[] bytes, String what) {
+    try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(bytes))) {
+      for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+        if (e.getName().equals(SWAG_ENTRY)) {
+          return SwagMoments.fromBytes(zip.readAllBytes(), what);
+        }
+      }
+      return null;
+    } catch (IOException e) {
+      throw new DeepensException("cannot read the SWAG moments of " + what + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * S networks whose parameters are S draws from the member's SWAG Gaussian ({@link SwagMoments#sample}), draw s
+   * seeded by {@code Seeds.derive(ensembleSeed, member, SWAG_SAMPLE, s)}: the same member gives the same S networks
+   * wherever and whenever they are drawn. Each is a copy of {@code network} (the configuration) with the sampled
+   * parameters; they are the member's mixture components.
+   */
+  public static MemberNetwork[] swagSamples(
+      MemberNetwork network, SwagMoments swag, int samples, long ensembleSeed, int member) {
+    InvalidInputException.check(samples >= 1, "SWAG samples must be >= 1, found %d", samples);
+    InvalidInputException.check(swag.numParams() == network.params().length(),
+        "member %d's SWAG moments have %d parameters but its network has %d", member, swag.numParams(),
+        network.params().length());
+    MemberNetwork[] out = new MemberNetwork[samples];
+    for (int s = 0; s < samples; s++) {
+      float[] theta = swag.sample(io.deepens.core.random.Seeds.derive(
+          ensembleSeed, member, io.deepens.core.random.SeedPurpose.SWAG_SAMPLE, s));
+      MemberNetwork copy = network.copy();
+      copy.setParams(Nd4j.createFromArray(theta).reshape(1, theta.length));
+      out[s] = copy;
+    }
+    return out;
   }
 
   /** Reads ModelSerializer bytes after checking that the zip holds only the expected entries. */

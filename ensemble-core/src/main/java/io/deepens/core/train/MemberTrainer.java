@@ -9,6 +9,7 @@ import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.NetworkType;
+import io.deepens.core.spec.SwagSpec;
 import io.deepens.core.spec.Task;
 import io.deepens.core.spec.TrainingSpec;
 import io.deepens.core.lean.CnnTrainingStep;
@@ -68,6 +69,14 @@ import org.slf4j.LoggerFactory;
  * while their switch is on ({@value LeanPath#MLP_PROPERTY}{@code =false} / {@value LeanPath#CNN_PROPERTY}{@code =false}
  * turn them off). The member logs its path and reason once, at INFO, and its report records them
  * ({@link MemberReport#compute()}).
+ *
+ * <p>SWAG ({@code ensemble.swag}, {@link SwagSpec}): the ordinary epochs are followed by {@code swag.epochs} more,
+ * numbered on (epoch {@code training.epochs} is the first SWAG epoch; shuffles and checkpoints as for any epoch), in
+ * which {@link MlpTrainingStep} takes plain SGD steps at {@code swag.learningRate} and {@link SwagMoments} collects
+ * {@code swag.snapshotsPerEpoch} snapshots per epoch, after minibatches ⌊j·B/c⌋, j = 1..c (B minibatches per epoch,
+ * c snapshots; the last at the epoch's end). Checkpoints carry the moments, so a member resumed mid-SWAG ends with
+ * the same moments and parameters. The member's network then holds θ̄ (the SWA weights) and its result the
+ * moments. SWAG needs the lean MLP step; where {@link LeanPath} picks {@code fit} the member fails with the reason.
  *
  * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
  * thread pool is assumed, as with one Spark task per executor core).
@@ -233,6 +242,10 @@ public final class MemberTrainer {
     private String divergence;
     private GaussianNllLoss gaussian;
     private ComputePath compute;
+    /** ensemble.swag, or null; all epochs (ordinary + SWAG); the moments once SWAG epochs began. */
+    private final SwagSpec swag;
+    private final int totalEpochs;
+    private SwagMoments moments;
 
     // per-iteration buffers, reused
     private Batch full;
@@ -252,6 +265,13 @@ public final class MemberTrainer {
       this.classification = spec.task() == Task.CLASSIFICATION;
       this.classes = spec.data().classes();
       this.numFeatures = train.numFeatures();
+      this.swag = spec.ensemble().swag();
+      this.totalEpochs = spec.totalEpochs();
+    }
+
+    /** The learning rate of epoch {@code epoch}: the schedule's, or SWAG's constant rate in SWAG epochs. */
+    private double rateAt(int epoch) {
+      return epoch >= t.epochs() && swag != null ? swag.learningRate() : t.learningRateAt(epoch);
     }
 
     MemberResult run() {
@@ -267,8 +287,26 @@ public final class MemberTrainer {
           ? null : Nd4j.getAffinityManager().getDeviceForCurrentThread());
       LOG.info("member {} trains on the {}{}", member, choice.decision().describe(),
           compute.device() == null ? "" : ", device " + compute.device());
-      for (int epoch = start; epoch < t.epochs() && !stopped; epoch++) {
+      int batches = (n + bs - 1) / bs;
+      if (swag != null) {
+        if (!(fast instanceof MlpTrainingStep)) {
+          throw new DeepensException("member " + member + ": ensemble.swag runs its SGD epochs on the lean MLP step,"
+              + " but this member trains on the " + choice.decision().describe());
+        }
+        InvalidInputException.check(swag.snapshotsPerEpoch() <= batches,
+            "ensemble.swag.snapshotsPerEpoch (%d) must be <= the minibatches per epoch of member %d (%d rows / batch"
+                + " %d = %d)", swag.snapshotsPerEpoch(), member, n, bs, batches);
+      }
+      for (int epoch = start; epoch < totalEpochs && !stopped; epoch++) {
         long t0 = System.nanoTime();
+        boolean swagEpoch = epoch >= t.epochs();
+        int snapshot = 1; // the next snapshot of a SWAG epoch, 1..c
+        if (swagEpoch) {
+          ((MlpTrainingStep) fast).useSgd(swag.learningRate());
+          if (moments == null) {
+            moments = new SwagMoments((int) net.params().length(), swag.rank());
+          }
+        }
         net.setEpochCount(epoch);
         Nd4j.getRandom().setSeed(Seeds.derive(seed, member, SeedPurpose.DROPOUT, epoch));
         permutation(perm, Seeds.derive(seed, member, SeedPurpose.SHUFFLE, epoch));
@@ -290,10 +328,14 @@ public final class MemberTrainer {
           if (!Double.isFinite(s)) {
             divergence = String.format(java.util.Locale.ROOT,
                 "training loss became %s at epoch %d, minibatch %d (learning rate %s)", s, epoch, b0 / bs,
-                t.learningRateAt(epoch));
+                rateAt(epoch));
             break;
           }
           lossSum += s * m;
+          if (swagEpoch && b0 / bs + 1 == (int) ((long) snapshot * batches / swag.snapshotsPerEpoch())) {
+            moments.collect(((MlpTrainingStep) fast).parameters());
+            snapshot++;
+          }
         }
         if (fast != null) {
           fast.end(); // Adam moments back into the network's updater state before checkpoint / evaluation
@@ -306,7 +348,7 @@ public final class MemberTrainer {
           if (w > MAX_ABS_WEIGHT) {
             divergence = String.format(java.util.Locale.ROOT,
                 "a weight reached |w| = %.3g > %.0g at epoch %d (learning rate %s): the updates exploded", w,
-                MAX_ABS_WEIGHT, epoch, t.learningRateAt(epoch));
+                MAX_ABS_WEIGHT, epoch, rateAt(epoch));
           }
         }
         Evaluation ev = divergence == null ? evaluate() : null;
@@ -330,7 +372,7 @@ public final class MemberTrainer {
         } else {
           counter++;
         }
-        if (t.earlyStoppingPatience() > 0 && counter >= t.earlyStoppingPatience() && epoch + 1 < t.epochs()) {
+        if (t.earlyStoppingPatience() > 0 && counter >= t.earlyStoppingPatience() && epoch + 1 < totalEpochs) {
           stopped = true;
         }
         EpochMetrics metrics = new EpochMetrics(
@@ -339,12 +381,13 @@ public final class MemberTrainer {
             ev == null ? null : ev.nll,
             ev == null ? null : ev.accuracy,
             ev == null ? null : ev.rmse,
-            spec.network().type() == NetworkType.DL4J_JSON ? null : t.learningRateAt(epoch),
+            spec.network().type() == NetworkType.DL4J_JSON ? null : rateAt(epoch),
             (System.nanoTime() - t0) / 1_000_000);
         history.add(metrics);
         checkpointer.save(member, new MemberCheckpoint(
             member, specSha256, epoch + 1, bestEpoch, bestMetric, counter, stopped,
-            history, MemberModels.toBytes(net), bestParams == null ? null : MemberModels.paramBytes(bestParams)));
+            history, MemberModels.toBytes(net), bestParams == null ? null : MemberModels.paramBytes(bestParams),
+            moments == null ? null : moments.toBytes()));
         listener.onEpoch(member, metrics);
       }
       return finish();
@@ -368,9 +411,15 @@ public final class MemberTrainer {
         throw new DeepensException("member " + member + "'s checkpoint was written for spec " + c.specSha256()
             + " but this run trains spec " + specSha256 + "; use a new run id or remove the checkpoint");
       }
-      if (c.epochsCompleted() > t.epochs()) {
+      if (c.epochsCompleted() > totalEpochs) {
         throw new DeepensException("member " + member + "'s checkpoint is after epoch " + c.epochsCompleted()
-            + " but the spec trains " + t.epochs() + " epochs");
+            + " but the spec trains " + totalEpochs + " epochs");
+      }
+      if (c.swagMoments() != null) {
+        moments = SwagMoments.fromBytes(c.swagMoments(), "member " + member + "'s checkpoint");
+      } else if (swag != null && c.epochsCompleted() > t.epochs()) {
+        throw new DeepensException("member " + member + "'s checkpoint is after SWAG epoch " + c.epochsCompleted()
+            + " but holds no SWAG moments; use a new run id or remove the checkpoint");
       }
       net = MemberModels.fromBytes(c.model());
       gaussian = NetworkFactory.gaussianLoss(net);
@@ -395,6 +444,10 @@ public final class MemberTrainer {
           net.setParams(bestParams);
         }
         status = stopped ? MemberStatus.EARLY_STOPPED : MemberStatus.OK;
+        if (moments != null) {
+          float[] swa = moments.meanAsFloats();
+          net.setParams(Nd4j.createFromArray(swa).reshape(1, swa.length));
+        }
         sha = MemberModels.paramsSha256(net);
         out = net;
       }
@@ -412,7 +465,7 @@ public final class MemberTrainer {
           divergence,
           Provenance.current(specSha256),
           compute);
-      return new MemberResult(out, report);
+      return new MemberResult(out, report, out == null ? null : moments);
     }
 
     /** The largest |w| over trainable parameters (batch-norm running statistics excluded: they follow the data). */

@@ -26,6 +26,16 @@ class GoldenFilesTest {
       training: {learningRate: 0.01, batchSize: 16, epochs: 3, earlyStopping: {patience: 2}}
       ensemble: {members: 2, seed: 5}
       """;
+  /** The spec of {@code member-noswag-v1.zip} ({@link GoldenMemberWriter}). */
+  static final String NOSWAG_YAML = """
+      name: golden-noswag
+      task: classification
+      data: {features: features, label: label, classes: 10}
+      network: {type: mlp, hidden: [8]}
+      training: {learningRate: 0.01, batchSize: 32, epochs: 2}
+      ensemble: {members: 1, seed: 11}
+      resources: {threadsPerMember: 1}
+      """;
   /** SHA-256 of the final parameters as float32 little-endian, recorded when the files were written. */
   static final String PARAMS_SHA256 = "0ca282e33a99c2eaf53a2b49331b8c0c5ded215c56566d4094446b70621c7629";
 
@@ -80,5 +90,27 @@ class GoldenFilesTest {
     }
     assertEquals(1.0, sum, 1e-5); // softmax probabilities sum to 1 up to float rounding
     assertTrue(net.updaterState() != null, "the updater state was saved");
+  }
+  /**
+   * A member file written before member files could hold SWAG moments ({@link GoldenMemberWriter}, member 0 of
+   * {@link #NOSWAG_YAML}): it loads without moments and scores what it scored when written (probabilities of the
+   * first 3 validation rows recorded then; tolerance 1e-6, float rounding of a different kernel order).
+   */
+  @Test
+  void memberFileWithoutSwagMomentsScoresAsWhenWritten() throws IOException {
+    byte[] bytes = resource("member-noswag-v1.zip");
+    MemberNetwork net = MemberModels.fromBytes(bytes);
+    assertEquals("ca61a902c5050738167acc1880e4fcdbdaf970e409ca32549d13443dc5e7b708", MemberModels.paramsSha256(net));
+    float[][] expected = {
+        {0.08386924f, 0.04676493f, 0.08960082f, 0.12406755f, 0.12374357f, 0.062101137f, 0.11495373f, 0.06641682f,
+            0.14319451f, 0.14528763f},
+        {0.027396461f, 0.026002942f, 0.08442987f, 0.21290755f, 0.16229357f, 0.03359728f, 0.046404276f, 0.031724826f,
+            0.13640268f, 0.23884057f},
+        {0.088942f, 0.08180869f, 0.12106628f, 0.0875965f, 0.083035216f, 0.063040696f, 0.15990932f, 0.09095898f,
+            0.118381985f, 0.105260305f}};
+    TrainingSet v = Digits.part(true, 3);
+    for (int i = 0; i < 3; i++) {
+      assertArrayEquals(expected[i], MemberModels.predict(net, v.features(i), 1, 64), 1e-6f, "row " + i);
+    }
   }
 }

@@ -83,7 +83,8 @@ public final class InspectCommand implements Command {
     out.printf(Locale.ROOT, "spec      %s (sha256 %s)%n", m.spec().path("name").asText(), m.specSha256());
     out.printf(Locale.ROOT, "data      %s: %d rows (%d train, %d validation), content hash %s%n", m.data().uri(),
         m.data().rows(), m.data().trainRows(), m.data().validationRows(), m.data().contentHash());
-    out.printf(Locale.ROOT, "mixture   temperature %.4f%n%n", m.temperature());
+    out.printf(Locale.ROOT, "mixture   temperature %.4f%n", m.temperature());
+    out.printf(Locale.ROOT, "scoring   %s%n%n", scoringCost(m));
     out.printf(Locale.ROOT, "%-7s %-14s %8s %10s %10s  %s%n", "member", "status", "weight", "val NLL", "val acc",
         "file (sha256)");
     int w = 0;
@@ -140,5 +141,29 @@ public final class InspectCommand implements Command {
     HyperDeepReport.Cost c = h.cost();
     out.printf(Locale.ROOT, "cost: %d member-epochs (pool %d + retraining %d) = %.2f x a plain ensemble's %d%n",
         c.memberEpochs(), c.poolMemberEpochs(), c.retrainMemberEpochs(), c.ratio(), c.plainEnsembleMemberEpochs());
+  }
+
+  /**
+   * "N forward passes per row (M members × S components …)": from the spec (SWAG samples, MC dropout passes, else
+   * one per member), so manifests written before {@code provenance.scoringCost} existed show it too.
+   */
+  static String scoringCost(Manifest m) {
+    int members = m.usableMembers().size();
+    JsonNode e = m.spec().path("ensemble");
+    JsonNode swag = e.path("swag");
+    int mc = e.path("mcDropoutSamples").asInt(0);
+    if (swag.isObject()) {
+      int s = swag.path("samples").asInt();
+      return String.format(Locale.ROOT, "%d forward passes per row (%d members × %d SWAG samples; MultiSWAG: %d"
+          + " SWAG epochs at learning rate %s, rank %d, %d snapshots per epoch)", (long) members * s, members, s,
+          swag.path("epochs").asInt(), swag.path("learningRate").asText(), swag.path("rank").asInt(),
+          swag.path("snapshotsPerEpoch").asInt());
+    }
+    if (mc > 0) {
+      return String.format(Locale.ROOT, "%d forward passes per row (%d members × %d Monte Carlo dropout passes)",
+          (long) members * mc, members, mc);
+    }
+    return String.format(Locale.ROOT, "%d forward pass%s per row (one per member)", members,
+        members == 1 ? "" : "es");
   }
 }

@@ -53,6 +53,8 @@ public final class EnsembleScorer implements Serializable {
   private final int outputs;
   private final int numFeatures;
   private final int mcSamples;
+  /** Components per member: SWAG samples, MC dropout passes, else 1. */
+  private final int perMember;
   private final long seed;
   private final SerializableConfiguration hadoopConf;
 
@@ -75,6 +77,7 @@ public final class EnsembleScorer implements Serializable {
     this.numFeatures = m.numFeatures();
     EnsembleSpec spec = EnsembleSpec.fromJson(m.spec().toString());
     this.mcSamples = spec.ensemble().mcDropoutSamples();
+    this.perMember = spec.ensemble().componentsPerMember();
     this.seed = spec.ensemble().seed();
     this.hadoopConf = conf;
   }
@@ -296,15 +299,20 @@ public final class EnsembleScorer implements Serializable {
     return LoadedEnsemble.get(storeUri, manifestJson, manifestSha, hadoopConf.value());
   }
 
-  /** Components of the mixture per member: the spec's {@code ensemble.mcDropoutSamples}, else 1. */
+  /**
+   * Components of the mixture per member: the spec's {@code ensemble.swag.samples} (MultiSWAG), or
+   * {@code ensemble.mcDropoutSamples}, else 1.
+   */
   public int samplesPerMember() {
-    return Math.max(1, mcSamples);
+    return perMember;
   }
 
   /**
    * The mixture's components for the first {@code rows} rows of {@code x}: {@link #predictMembers}, or with Monte
    * Carlo dropout S = {@link #samplesPerMember} stochastic passes per member (component k·S + s), their masks seeded
-   * by (ensemble seed, member, partition, batch number) so that a rerun gives the same outputs.
+   * by (ensemble seed, member, partition, batch number) so that a rerun gives the same outputs. With SWAG the
+   * loaded networks already are the members' S weight samples ({@link LoadedEnsemble}), member-major, so
+   * {@link #predictMembers} returns the components.
    */
   public float[][] components(LoadedEnsemble ens, float[] x, int rows, int partition, long batchNo) {
     if (mcSamples == 0) {

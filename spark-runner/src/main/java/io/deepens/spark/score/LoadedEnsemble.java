@@ -3,6 +3,9 @@ package io.deepens.spark.score;
 import io.deepens.core.DeepensException;
 import io.deepens.core.mixture.PosteriorMixture;
 import io.deepens.core.network.MemberNetwork;
+import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.SwagSpec;
+import io.deepens.core.train.SwagMoments;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.core.train.MemberModels;
@@ -22,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * One ensemble version loaded into this JVM: its members (loaded once, checksums verified), the mixture, and a pool
  * of per-thread copies of the networks (DL4J networks are not thread-safe, so concurrent tasks each borrow a set).
  * Cached per JVM by store, version and manifest checksum; never reloaded per partition or per row.
+ *
+ * <p>MultiSWAG ({@code ensemble.swag} in the manifest's spec): each member file's SWAG moments are sampled once, at
+ * load, into S networks ({@link MemberModels#swagSamples}, seeded per ensemble seed, member index and sample), and
+ * those S networks stand in for the member, member-major (network k·S + s is member k's sample s): the same layout
+ * as Monte Carlo dropout's components, so the mixture and every scoring path treat them alike.
  */
 public final class LoadedEnsemble {
   private static final Logger LOG = LoggerFactory.getLogger(LoadedEnsemble.class);
@@ -60,14 +68,30 @@ public final class LoadedEnsemble {
       Manifest m = EnsembleStore.json().readValue(manifestJson, Manifest.class);
       EnsembleStore store = EnsembleStore.open(storeUri, conf);
       List<Manifest.MemberEntry> members = m.usableMembers();
-      MemberNetwork[] nets = new MemberNetwork[members.size()];
-      for (int i = 0; i < nets.length; i++) {
+      EnsembleSpec spec = EnsembleSpec.fromJson(m.spec().toString());
+      SwagSpec swag = spec.ensemble().swag();
+      int perMember = swag == null ? 1 : swag.samples();
+      MemberNetwork[] nets = new MemberNetwork[members.size() * perMember];
+      for (int i = 0; i < members.size(); i++) {
         Manifest.MemberEntry e = members.get(i);
         byte[] bytes = store.readVerified(m.version(), e.file(), e.sha256());
-        nets[i] = MemberModels.read(new ByteArrayInputStream(bytes));
+        MemberNetwork net = MemberModels.read(new ByteArrayInputStream(bytes));
+        if (swag == null) {
+          nets[i] = net;
+          continue;
+        }
+        String what = "member file " + e.file() + " of version " + m.version();
+        SwagMoments moments = MemberModels.readSwag(bytes, what);
+        if (moments == null) {
+          throw new DeepensException(what + " holds no SWAG moments, but the version's spec has ensemble.swag;"
+              + " the file does not belong to this version");
+        }
+        MemberNetwork[] draws = MemberModels.swagSamples(net, moments, perMember, spec.ensemble().seed(), e.index());
+        System.arraycopy(draws, 0, nets, i * perMember, perMember);
       }
       LOADS.incrementAndGet();
-      LOG.info("loaded {} version {}: {} members", storeUri, m.version(), nets.length);
+      LOG.info("loaded {} version {}: {} members{}", storeUri, m.version(), members.size(),
+          swag == null ? "" : ", " + perMember + " SWAG samples each (" + nets.length + " networks)");
       return new LoadedEnsemble(m, nets);
     } catch (IOException e) {
       throw new DeepensException("cannot load ensemble from " + storeUri + ": " + e.getMessage(), e);

@@ -174,7 +174,7 @@ public final class MemberTask implements Serializable {
         LOG.info("member {}: {} training rows, {} validation rows, {} threads, attempt {}, executor {} on {}{}",
             member, trainSet.numRows(), valSet.numRows(), out.threads, out.attempt, out.executorId, out.host,
             out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
-        ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
+        ProgressWriter progress = new ProgressWriter(store, runId, member, spec.totalEpochs());
         MemberResult result = MemberTrainer.train(spec, member, trainSet, valSet, checkpointer, progress);
         long t2 = System.currentTimeMillis();
         out.trainMillis = t2 - t1;
@@ -190,7 +190,7 @@ public final class MemberTask implements Serializable {
         out.reportJson = EnsembleStore.json().writeValueAsString(report);
         if (result.network() != null && !"DIVERGED".equals(out.status)) {
           ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-          MemberModels.write(result.network(), bytes);
+          MemberModels.write(result.network(), result.swag(), bytes);
           org.apache.hadoop.fs.Path finalPath =
               new org.apache.hadoop.fs.Path(store.memberRunDir(runId, member), "final.zip");
           byte[] model = bytes.toByteArray();
@@ -204,10 +204,21 @@ public final class MemberTask implements Serializable {
             valSet.copyFeatures(i, x, i * numFeatures);
           }
           int mc = spec.ensemble().mcDropoutSamples();
-          out.samples = Math.max(1, mc);
-          out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
-              : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
-                  Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.MC_VALIDATION, 0)));
+          out.samples = spec.ensemble().componentsPerMember();
+          if (result.swag() != null && n > 0) {
+            // MultiSWAG: the member's components are its S SWAG samples, the same ones scoring draws
+            io.deepens.core.network.MemberNetwork[] draws = MemberModels.swagSamples(result.network(), result.swag(),
+                spec.ensemble().swag().samples(), spec.ensemble().seed(), member);
+            float[][] each = new float[draws.length][];
+            for (int s = 0; s < draws.length; s++) {
+              each[s] = MemberModels.predict(draws[s], x, n, numFeatures);
+            }
+            out.validationOutputs = concat(each);
+          } else {
+            out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
+                : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
+                    Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.MC_VALIDATION, 0)));
+          }
           out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
         }
         out.finishMillis = System.currentTimeMillis() - t2;

@@ -233,7 +233,7 @@ public final class SparkEnsembleTrainer {
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members + " members");
     List<MemberOutcome> outcomes;
     try (ProgressMonitor monitor =
-        new ProgressMonitor(store, options.runId(), members, spec.training().epochs(), 2000)) {
+        new ProgressMonitor(store, options.runId(), members, spec.totalEpochs(), 2000)) {
       outcomes = new ArrayList<>(pass.perMember().mapPartitionsWithIndex(
           (Integer m, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(m, rows), true).collect());
     }
@@ -388,8 +388,10 @@ public final class SparkEnsembleTrainer {
     provenance.put("master", spark.sparkContext().master());
     provenance.put("applicationId", spark.sparkContext().applicationId());
     provenance.put("timing", timing);
+    provenance.put("scoringCost", scoringCost(spec, fit.usedMembers().size()));
     int classes = classification ? spec.data().classes() : 1;
-    String version = store.publish(staging, v -> new Manifest(Manifest.FORMAT_VERSION, v, options.runId(),
+    int format = spec.ensemble().swag() == null ? 1 : Manifest.FORMAT_VERSION;
+    String version = store.publish(staging, v -> new Manifest(format, v, options.runId(),
         java.time.Instant.now().toString(), classification ? "classification" : "regression",
         checked.numFeatures(), classes, readTree(spec.toJson()), spec.sha256(), entries, fit.weights(),
         fit.temperature(), fit.validationMetrics(), fingerprint, staging.files(), provenance, hyperDeep));
@@ -397,6 +399,18 @@ public final class SparkEnsembleTrainer {
     LOG.info("published {} version {} ({} of {} members, weights {}, temperature {})", store.uri(), version,
         fit.usedMembers().size(), spec.ensemble().members(), Arrays.toString(fit.weights()), fit.temperature());
     return new Result(version, store.readManifest(version), outcomes);
+  }
+
+  /**
+   * What scoring a row costs: {@code componentsPerMember} (SWAG samples or MC dropout passes, else 1) and
+   * {@code forwardPassesPerRow} = published members × components per member.
+   */
+  static Map<String, Object> scoringCost(EnsembleSpec spec, int publishedMembers) {
+    int perMember = spec.ensemble().componentsPerMember();
+    Map<String, Object> cost = new LinkedHashMap<>();
+    cost.put("componentsPerMember", perMember);
+    cost.put("forwardPassesPerRow", (long) publishedMembers * perMember);
+    return cost;
   }
 
   static EnsembleAggregator.Fit aggregate(EnsembleSpec spec, List<MemberOutcome> outcomes) {
