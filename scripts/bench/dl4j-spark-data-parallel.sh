@@ -37,6 +37,9 @@ mkdir -p "$BENCH"
 javac -nowarn -cp "$MODULES:$DEPS:$EXTRA" -d "$BENCH" "$ROOT/scripts/bench/Dl4jSparkDataParallel.java" 2>&1 \
   | grep -v '^Note:' || true
 
+# nd4j-aeron's embedded media driver sets a 30 s client liveness timeout, above Aeron 1.32's default 15 s
+# publication unblock timeout, which Aeron refuses (ConfigurationException): SharedTrainingMaster needs a longer one
+AERON="-Daeron.publication.unblock.timeout=60000000000"
 spec="$OUT/spec.yaml"
 sed -e "s#^    fraction: 0.1#    table: $EVAL#" "$CONFIG" > "$spec"
 grep -q "table: $EVAL" "$spec" || { echo "could not set data.validation.table in $spec" >&2; exit 3; }
@@ -67,7 +70,7 @@ PY
   else
     (cd "$OUT" && java -Xmx3g "${OPENS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" \
       -Dspark.executor.extraClassPath="$BENCH:$MODULES:$DEPS:$EXTRA" \
-      -Dspark.executorEnv.SPARK_SCALA_VERSION=2.12 \
+      -Dspark.executorEnv.SPARK_SCALA_VERSION=2.12 $AERON -Dspark.executor.extraJavaOptions="$AERON" \
       -cp "$BENCH:$MODULES:$DEPS:$EXTRA" Dl4jSparkDataParallel "$spec" "$TRAIN" "$EVAL" "$MASTER" "$side" \
       "$EPOCHS" 2 "$AVG") > "$log" 2>&1 || { echo "failed: see $log"; tail -5 "$log"; continue; }
     grep -E '^(epoch|wall|pa:|shared:)' "$log" | tee "$log.epochs"
