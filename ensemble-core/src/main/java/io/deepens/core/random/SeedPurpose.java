@@ -32,7 +32,16 @@ public enum SeedPurpose {
    * A member's Monte Carlo dropout passes at scoring and evaluation; the epoch slot holds the batch's stream
    * (partition and batch number), so every batch gets its own masks.
    */
-  MC_SCORING(9);
+  MC_SCORING(9),
+  /** A streaming member's order of the table's splits in each epoch ({@code data.placement: stream}). */
+  STREAM_SPLIT_ORDER(10),
+  /** A streaming member's shuffle buffer draws in each epoch. */
+  STREAM_BUFFER(11),
+  /**
+   * ND4J's RNG before each minibatch of a streaming member (dropout masks); the minibatch number is mixed into the
+   * epoch's seed, so a member resumed within an epoch draws the masks of an undisturbed run.
+   */
+  STREAM_DROPOUT(12);
 
   private final int code;
 

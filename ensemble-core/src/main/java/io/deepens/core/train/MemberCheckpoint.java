@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * A member's state at an epoch boundary: everything {@link MemberTrainer} needs to continue so that the final
+ * A member's state at an epoch boundary, or with the streaming placement also within an epoch: everything {@link MemberTrainer} needs to continue so that the final
  * parameters are bit-identical to an uninterrupted run. The network (with its updater state, iteration and epoch
  * counters) is a DL4J ModelSerializer zip; the best parameters are raw float32 values (little-endian).
  *
@@ -21,6 +21,8 @@ import java.util.List;
  * the spec's SHA-256 (Java modified UTF-8), int epochsCompleted, int bestEpoch, long bits of bestMetric,
  * int epochsWithoutImprovement, boolean stopped, then
  * three length-prefixed blocks (int length, −1 for absent): history JSON (UTF-8), model zip, best parameters.
+ * Version 2 (written only for a checkpoint within an epoch; version 1 otherwise, so epoch-boundary checkpoints keep
+ * their bytes, and both versions are read) appends long rowsInEpoch and the long bits of lossSumInEpoch.
  *
  * @param member member index
  * @param specSha256 {@link io.deepens.core.spec.EnsembleSpec#sha256()} of the spec being trained: a checkpoint is
@@ -33,6 +35,9 @@ import java.util.List;
  * @param history metrics of epochs 0..k−1
  * @param model the network after epoch k−1, ModelSerializer bytes with updater state
  * @param bestParams the parameters after {@code bestEpoch} (float32 little-endian), or null when not tracked
+ * @param rowsInEpoch rows of epoch {@code epochsCompleted} already trained on (streaming placement; 0 at an epoch
+ *     boundary): the member resumes by replaying that epoch's stream past them without training
+ * @param lossSumInEpoch the sum of minibatch loss × rows over those rows (0 at an epoch boundary)
  */
 public record MemberCheckpoint(
     int member,
@@ -44,9 +49,19 @@ public record MemberCheckpoint(
     boolean stopped,
     List<EpochMetrics> history,
     byte[] model,
-    byte[] bestParams) {
+    byte[] bestParams,
+    long rowsInEpoch,
+    double lossSumInEpoch) {
   private static final int MAGIC = 0x4450434B; // "DPCK"
   private static final int VERSION = 1;
+  private static final int VERSION_WITHIN_EPOCH = 2;
+
+  /** A checkpoint at an epoch boundary. */
+  public MemberCheckpoint(int member, String specSha256, int epochsCompleted, int bestEpoch, double bestMetric,
+      int epochsWithoutImprovement, boolean stopped, List<EpochMetrics> history, byte[] model, byte[] bestParams) {
+    this(member, specSha256, epochsCompleted, bestEpoch, bestMetric, epochsWithoutImprovement, stopped, history,
+        model, bestParams, 0L, 0.0);
+  }
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public MemberCheckpoint {
@@ -58,6 +73,12 @@ public record MemberCheckpoint(
         history.size() == epochsCompleted,
         "a checkpoint after %d epochs needs %d history entries, found %d", epochsCompleted, epochsCompleted,
         history.size());
+    InvalidInputException.check(rowsInEpoch >= 0, "rowsInEpoch must be >= 0, found %d", rowsInEpoch);
+  }
+
+  /** True for a checkpoint taken within an epoch (streaming placement). */
+  public boolean withinEpoch() {
+    return rowsInEpoch > 0;
   }
 
   public byte[] toBytes() {
@@ -65,7 +86,7 @@ public record MemberCheckpoint(
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(model.length + 1024);
       DataOutputStream out = new DataOutputStream(bytes);
       out.writeInt(MAGIC);
-      out.writeInt(VERSION);
+      out.writeInt(withinEpoch() ? VERSION_WITHIN_EPOCH : VERSION);
       out.writeInt(member);
       out.writeUTF(specSha256);
       out.writeInt(epochsCompleted);
@@ -76,6 +97,10 @@ public record MemberCheckpoint(
       writeBlock(out, JSON.writeValueAsBytes(history));
       writeBlock(out, model);
       writeBlock(out, bestParams);
+      if (withinEpoch()) {
+        out.writeLong(rowsInEpoch);
+        out.writeLong(Double.doubleToRawLongBits(lossSumInEpoch));
+      }
       out.flush();
       return bytes.toByteArray();
     } catch (IOException e) {
@@ -91,9 +116,9 @@ public record MemberCheckpoint(
         throw new DeepensException(String.format("not a deepens member checkpoint (magic 0x%08X)", magic));
       }
       int version = in.readInt();
-      if (version != VERSION) {
+      if (version != VERSION && version != VERSION_WITHIN_EPOCH) {
         throw new DeepensException("unsupported member checkpoint version " + version + " (this build reads "
-            + VERSION + ")");
+            + VERSION + " and " + VERSION_WITHIN_EPOCH + ")");
       }
       int member = in.readInt();
       String specSha256 = in.readUTF();
@@ -107,8 +132,14 @@ public record MemberCheckpoint(
           new String(historyJson, StandardCharsets.UTF_8), new TypeReference<List<EpochMetrics>>() {});
       byte[] model = readBlock(in);
       byte[] best = readBlock(in);
-      return new MemberCheckpoint(
-          member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best);
+      long rowsInEpoch = 0;
+      double lossSum = 0;
+      if (version == VERSION_WITHIN_EPOCH) {
+        rowsInEpoch = in.readLong();
+        lossSum = Double.longBitsToDouble(in.readLong());
+      }
+      return new MemberCheckpoint(member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model,
+          best, rowsInEpoch, lossSum);
     } catch (IOException e) {
       throw new DeepensException("cannot decode a member checkpoint: " + e.getMessage(), e);
     }
