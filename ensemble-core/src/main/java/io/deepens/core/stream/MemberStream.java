@@ -6,7 +6,6 @@ import io.deepens.core.random.Bootstrap;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
 import io.deepens.core.train.TrainingSet;
-import io.deepens.core.train.TrainingSetBuilder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Locale;
@@ -41,6 +40,7 @@ public final class MemberStream implements RowStream {
   private final Long bootstrapSeed;
   private final int bufferRows;
   private final long validationBudgetBytes;
+  private final int expectedValidationRows;
 
   private TrainingSet validation;
   private long[] validationKeys;
@@ -55,6 +55,15 @@ public final class MemberStream implements RowStream {
    */
   public MemberStream(SplitTable train, SplitTable validationTable, int numFeatures, long ensembleSeed, int member,
       boolean bootstrap, int bufferRows, long validationBudgetBytes) {
+    this(train, validationTable, numFeatures, ensembleSeed, member, bootstrap, bufferRows, validationBudgetBytes, 0);
+  }
+
+  /**
+   * @param expectedValidationRows how many validation rows there will be (the driver's profile counted them), so
+   *     their arrays are allocated once; 0 when unknown
+   */
+  public MemberStream(SplitTable train, SplitTable validationTable, int numFeatures, long ensembleSeed, int member,
+      boolean bootstrap, int bufferRows, long validationBudgetBytes, int expectedValidationRows) {
     InvalidInputException.check(numFeatures >= 1, "numFeatures must be >= 1, found %d", numFeatures);
     InvalidInputException.check(bufferRows >= 1, "the shuffle buffer must hold >= 1 row, found %d", bufferRows);
     this.train = train;
@@ -65,6 +74,7 @@ public final class MemberStream implements RowStream {
     this.bootstrapSeed = bootstrap ? Seeds.derive(ensembleSeed, member, SeedPurpose.BOOTSTRAP, 0) : null;
     this.bufferRows = bufferRows;
     this.validationBudgetBytes = validationBudgetBytes;
+    this.expectedValidationRows = Math.max(0, expectedValidationRows);
   }
 
   @Override
@@ -167,24 +177,42 @@ public final class MemberStream implements RowStream {
 
   /** Validation rows in the order they were read, with their keys; published in key order. */
   private final class Gathered {
-    private final TrainingSetBuilder rows = new TrainingSetBuilder(numFeatures, null);
-    private long[] keys = new long[64];
+    private float[] xs;
+    private float[] ys;
+    private long[] keys;
     private int n;
 
-    void add(SplitCursor c) {
-      // the heap builder doubles its arrays: 2× the rows at worst while it grows
-      long bytes = 2L * (n + 1) * (numFeatures + 3L) * Float.BYTES;
+    Gathered() {
+      int capacity = Math.max(16, expectedValidationRows);
+      checkBudget(capacity);
+      xs = new float[Math.multiplyExact(capacity, numFeatures)];
+      ys = new float[capacity];
+      keys = new long[capacity];
+    }
+
+    private void checkBudget(long capacity) {
+      long bytes = capacity * ((long) numFeatures + 3) * Float.BYTES;
       if (bytes > validationBudgetBytes) {
-        throw new InvalidInputException(String.format(Locale.ROOT, "member %d: the validation rows exceed the "
-            + "streaming placement's budget of %d MiB on the heap (%d rows of %d features so far); lower "
-            + "data.validation.fraction, give a smaller data.validation.table, or use data.placement: copy", member,
-            validationBudgetBytes >> 20, n + 1, numFeatures));
+        throw new InvalidInputException(String.format(Locale.ROOT, "member %d: the validation rows (%d rows of %d "
+            + "features, %d MiB) exceed the streaming placement's heap budget of %d MiB; lower "
+            + "data.validation.fraction, give a smaller data.validation.table, raise the budget "
+            + "(spark.deepens.stream.validationBudgetMiB) or use data.placement: copy", member, capacity,
+            numFeatures, bytes >> 20, validationBudgetBytes >> 20));
       }
-      if (n == keys.length) {
-        keys = Arrays.copyOf(keys, 2 * n);
+    }
+
+    void add(SplitCursor c) {
+      if (n == ys.length) {
+        int capacity = (int) Math.min(Integer.MAX_VALUE - 8, n + (n >> 1) + 1L);
+        checkBudget(capacity);
+        xs = Arrays.copyOf(xs, Math.multiplyExact(capacity, numFeatures));
+        ys = Arrays.copyOf(ys, capacity);
+        keys = Arrays.copyOf(keys, capacity);
       }
-      keys[n++] = c.key();
-      rows.add(c.features(), c.label());
+      System.arraycopy(c.features(), 0, xs, n * numFeatures, numFeatures);
+      ys[n] = c.label();
+      keys[n] = c.key();
+      n++;
     }
 
     void publish() {
@@ -200,7 +228,7 @@ public final class MemberStream implements RowStream {
         order[i] = idx[i];
         sorted[i] = k[idx[i]];
       }
-      validation = rows.build(order);
+      validation = TrainingSet.wrap(n, numFeatures, xs, ys, order);
       validationKeys = sorted;
     }
   }
