@@ -212,15 +212,21 @@ public final class MemberTask implements Serializable {
       out.modelSha256 = Sha256.of(model);
       memberFileFault(store, finalPath, member, model);
       int n = valSet.numRows();
-      float[] x = new float[n * numFeatures];
-      for (int i = 0; i < n; i++) {
-        valSet.copyFeatures(i, x, i * numFeatures);
-      }
       int mc = spec.ensemble().mcDropoutSamples();
       out.samples = Math.max(1, mc);
-      out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
-          : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
-              Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.MC_VALIDATION, 0)));
+      if (spec.data().placement() == io.deepens.core.spec.Placement.STREAM && mc == 0 && n > 0) {
+        // streaming: the validation rows are already the member's largest allocation; predict them in chunks
+        // instead of copying them whole once more
+        out.validationOutputs = predictInChunks(result.network(), valSet, spec.outputs());
+      } else {
+        float[] x = new float[n * numFeatures];
+        for (int i = 0; i < n; i++) {
+          valSet.copyFeatures(i, x, i * numFeatures);
+        }
+        out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
+            : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
+                Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.MC_VALIDATION, 0)));
+      }
       out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
     }
     out.finishMillis = System.currentTimeMillis() - t2;
@@ -343,6 +349,25 @@ public final class MemberTask implements Serializable {
       return sortKeys[a] < sortKeys[b] || (sortKeys[a] == sortKeys[b] && rowKeys[a] < rowKeys[b]);
     }
   }
+
+  /** The network's outputs on every row of {@code rows}, {@value #PREDICT_CHUNK} rows at a time. */
+  private float[] predictInChunks(io.deepens.core.network.MemberNetwork net, TrainingSet rows, int outputs) {
+    int n = rows.numRows();
+    float[] all = new float[Math.multiplyExact(n, outputs)];
+    float[] x = new float[Math.min(n, PREDICT_CHUNK) * numFeatures];
+    for (int r0 = 0; r0 < n; r0 += PREDICT_CHUNK) {
+      int m = Math.min(PREDICT_CHUNK, n - r0);
+      for (int i = 0; i < m; i++) {
+        rows.copyFeatures(r0 + i, x, i * numFeatures);
+      }
+      float[] o = MemberModels.predict(net, m == PREDICT_CHUNK ? x : java.util.Arrays.copyOf(x, m * numFeatures), m,
+          numFeatures);
+      System.arraycopy(o, 0, all, r0 * outputs, m * outputs);
+    }
+    return all;
+  }
+
+  private static final int PREDICT_CHUNK = 4096;
 
   private static float[] concat(float[][] passes) {
     int n = passes[0].length;

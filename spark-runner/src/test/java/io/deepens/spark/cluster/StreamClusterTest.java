@@ -60,7 +60,9 @@ class StreamClusterTest {
     assertEquals(2, reference.size());
     spark = ClusterTestSupport.start("local-cluster[2,1,1024]", "deepens-stream-cluster-test", Map.of(
         "spark.locality.wait", "0",
-        "spark.task.maxFailures", "2"));
+        "spark.task.maxFailures", "2",
+        // reading the Parquet schema runs a job whose result holds Spark SQL types Kryo has no registrations for
+        "spark.kryo.registrationRequired", "false"));
     spark.sparkContext().addSparkListener(new SparkListener() {
       @Override
       public void onExecutorRemoved(SparkListenerExecutorRemoved e) {
