@@ -58,6 +58,11 @@ import scala.util.Try;
  *       members checkpoint every epoch and resume when retried.</li>
  *   <li>Fit weights and temperature on the validation predictions, drop diverged members, publish.</li>
  * </ol>
+ *
+ * <p>With {@code data.placement: stream} step 1 only profiles the table(s) (the same pass with no copies: nothing is
+ * shuffled), step 2 is the same check, and in step 3 each member's task reads the table's partitions itself every
+ * epoch ({@link MemberStreamRDD}, {@link TableSplits}, ensemble-core's {@code MemberStream}). Both placements record
+ * Spark's shuffle write bytes of the run in {@code provenance.timing} ({@link ShuffleWrites}).
  */
 public final class SparkEnsembleTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(SparkEnsembleTrainer.class);
