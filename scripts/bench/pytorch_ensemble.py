@@ -25,6 +25,9 @@ Metrics (all on the 10,000 test rows; OOD scores on test + MNIST rows):
   (ties counted one half); AUPR(entropy) = average precision with OOD positive.
 A single member has zero mutual information by definition, so its AUROC(MI) is reported as n/a.
 
+Dataset shift (--shift DIR): every DIR/NAME.f32 (rows x 784 float32, little-endian) with DIR/NAME.labels (a byte
+per row), as scripts/bench/make-shift.sh writes them for deepens' `evaluate --shift` too; the same metrics.
+
 Usage:
   OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench/pytorch_ensemble.py --data work/datasets --out out.json
 """
@@ -49,6 +52,9 @@ def parse_args():
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (default 1); also sets OMP/MKL/OPENBLAS_NUM_THREADS")
     p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.add_argument("--shift", default=None,
+                   help="folder of corrupted test copies from scripts/bench/make-shift.sh (NAME.f32 + NAME.labels): "
+                        "the ensemble's and the mean member's accuracy, NLL, Brier and ECE on each")
     return p.parse_args()
 
 
@@ -268,6 +274,25 @@ def main():
           + ", ".join(f"{t:,.0f}" for t in throughputs)
           + f"; mean {np.mean(throughputs):,.0f}")
 
+    shift = {}
+    if ARGS.shift:
+        names = sorted(f[:-4] for f in os.listdir(ARGS.shift) if f.endswith(".f32"))
+        if not names:
+            raise SystemExit(f"--shift {ARGS.shift}: no NAME.f32 files (run scripts/bench/make-shift.sh)")
+        print(f"{'dataset shift':<16}" + "".join(f"{c:>15}" for c in ["accuracy", "nll", "brier", "ece", "member nll"]))
+        for name in names:
+            xs = np.fromfile(os.path.join(ARGS.shift, name + ".f32"), dtype="<f4").reshape(-1, PIXELS)
+            ys = np.fromfile(os.path.join(ARGS.shift, name + ".labels"), dtype=np.int8).astype(np.int64)
+            if len(ys) != len(xs):
+                raise SystemExit(f"{name}: {len(xs)} images but {len(ys)} labels")
+            ps = [predict(net, xs) for net in members]
+            ens = classification_metrics(sum(wi * pm for wi, pm in zip(w, ps)), ys)
+            per = [classification_metrics(pm, ys) for pm in ps]
+            mean = {c: float(np.mean([r[c] for r in per])) for c in ("accuracy", "nll", "brier", "ece")}
+            shift[name] = {"rows": int(len(ys)), "ensemble": ens, "member_mean": mean}
+            print(f"{name:<16}" + "".join(f"{ens[c]:>15.4f}" for c in ("accuracy", "nll", "brier", "ece"))
+                  + f"{mean['nll']:>15.4f}")
+
     if ARGS.out:
         result = {
             "config": {k: getattr(ARGS, k) for k in ("members", "epochs", "batch", "lr", "seed", "threads")},
@@ -276,6 +301,7 @@ def main():
             "metrics": rows,
             "throughput_samples_per_s": throughputs,
             "train_seconds": train_seconds,
+            "shift": shift,
             "platform": {"python": platform.python_version(), "torch": torch.__version__,
                          "numpy": np.__version__, "machine": platform.machine(),
                          "processor": platform.processor(), "os": platform.platform()},

@@ -85,10 +85,25 @@ class EndToEndTest {
       check.stop();
     }
 
+    // a shifted copy of the test table: every image mirrored through its centre (pixel order reversed)
+    String mirrored = tmp.resolve("test-mirrored").toString();
+    SparkSession shift = SparkSession.builder().master("local[1]").appName("e2e-shift").getOrCreate();
+    try {
+      Dataset<Row> t = shift.read().parquet(data + "/test");
+      t.withColumn("features", org.apache.spark.sql.functions.reverse(t.col("features"))).write().parquet(mirrored);
+    } finally {
+      shift.stop();
+    }
     String report = tmp.resolve("report").toString();
     Run eval = main("evaluate", "--ensemble", store + "#v000001", "--test", data + "/test", "--ood", data + "/ood",
-        "--report", report, "--master", "local[2]");
+        "--shift", "same=" + data + "/test", "--shift", "mirrored=" + mirrored, "--report", report, "--master",
+        "local[2]");
     assertEquals(0, eval.code(), eval.err());
+    assertTrue(eval.out().contains("dataset shift") && eval.out().contains("mirrored"), eval.out());
+    Run twice = main("evaluate", "--ensemble", store, "--test", data + "/test", "--shift", "a=" + data + "/test",
+        "--shift", "a=" + mirrored, "--report", tmp.resolve("report-twice").toString(), "--master", "local[2]");
+    assertEquals(2, twice.code(), "a --shift name given twice is refused");
+    assertTrue(twice.err().contains("--shift name 'a' is given twice"), twice.err());
     assertTrue(eval.out().contains("ensemble"), eval.out());
     for (String f : List.of("metrics.json", "index.html")) {
       assertTrue(Files.size(Path.of(report, f)) > 100, f);
@@ -103,13 +118,30 @@ class EndToEndTest {
     assertTrue(ens.path("auroc_entropy").asDouble() > 0.75, "AUROC(entropy) " + ens);
     assertTrue(ens.path("auroc_mi").asDouble() > 0.75, "AUROC(MI) " + ens);
     assertEquals(3, metrics.path("members").size());
+    // --shift: the unshifted copy gives the test metrics, and its member mean is the mean of the members' rows
+    JsonNode same = metrics.path("shift").path("same");
+    assertEquals(metrics.path("test_rows").asLong(), same.path("rows").asLong());
+    for (String k : List.of("accuracy", "nll", "brier", "ece")) {
+      assertEquals(ens.path(k).asDouble(), same.path("ensemble").path(k).asDouble(), 1e-12, "shift 'same' " + k);
+      double mean = 0;
+      for (JsonNode member : metrics.path("members")) {
+        mean += member.path(k).asDouble() / 3;
+      }
+      assertEquals(mean, same.path("member_mean").path(k).asDouble(), 1e-12, "shift 'same' member mean " + k);
+    }
+    // mirrored digits are far from anything seen: accuracy falls well below the test's and NLL rises
+    JsonNode mirror = metrics.path("shift").path("mirrored").path("ensemble");
+    assertTrue(mirror.path("accuracy").asDouble() < ens.path("accuracy").asDouble() - 0.3, mirror.toString());
+    assertTrue(mirror.path("nll").asDouble() > ens.path("nll").asDouble() + 0.5, mirror.toString());
+    assertTrue(Files.readString(Path.of(report, "index.html")).contains("<h2>Dataset shift</h2>"));
     // members without Monte Carlo dropout passes have no mutual information of their own: null, not 0.5
     for (JsonNode member : metrics.path("members")) {
       assertTrue(member.has("auroc_mi") && member.path("auroc_mi").isNull(), member.toString());
     }
     // provenance records the command line the report was made with, and the build's version
     assertEquals(List.of("--ensemble", store + "#v000001", "--test", data + "/test", "--ood", data + "/ood",
-        "--report", report, "--master", "local[2]"), new ObjectMapper().convertValue(
+        "--shift", "same=" + data + "/test", "--shift", "mirrored=" + mirrored, "--report", report, "--master",
+        "local[2]"), new ObjectMapper().convertValue(
             metrics.path("provenance").path("arguments"), List.class));
     assertTrue(metrics.path("provenance").path("deepensVersion").asText().matches("\\d+\\.\\d+\\.\\d+.*"),
         metrics.path("provenance").toString());
@@ -219,10 +251,25 @@ class EndToEndTest {
       check.stop();
     }
 
+    // a shifted copy of the test table: every image mirrored through its centre (pixel order reversed)
+    String mirrored = tmp.resolve("test-mirrored").toString();
+    SparkSession shift = SparkSession.builder().master("local[1]").appName("e2e-shift").getOrCreate();
+    try {
+      Dataset<Row> t = shift.read().parquet(data + "/test");
+      t.withColumn("features", org.apache.spark.sql.functions.reverse(t.col("features"))).write().parquet(mirrored);
+    } finally {
+      shift.stop();
+    }
     String report = tmp.resolve("report").toString();
     Run eval = main("evaluate", "--ensemble", store + "#v000001", "--test", data + "/test", "--ood", data + "/ood",
-        "--report", report, "--master", "local[2]");
+        "--shift", "same=" + data + "/test", "--shift", "mirrored=" + mirrored, "--report", report, "--master",
+        "local[2]");
     assertEquals(0, eval.code(), eval.err());
+    assertTrue(eval.out().contains("dataset shift") && eval.out().contains("mirrored"), eval.out());
+    Run twice = main("evaluate", "--ensemble", store, "--test", data + "/test", "--shift", "a=" + data + "/test",
+        "--shift", "a=" + mirrored, "--report", tmp.resolve("report-twice").toString(), "--master", "local[2]");
+    assertEquals(2, twice.code(), "a --shift name given twice is refused");
+    assertTrue(twice.err().contains("--shift name 'a' is given twice"), twice.err());
     JsonNode metrics = new ObjectMapper().readTree(Path.of(report, "metrics.json").toFile());
     JsonNode ens = metrics.path("ensemble");
     assertTrue(ens.path("accuracy").asDouble() >= 0.90, "ensemble accuracy " + ens);

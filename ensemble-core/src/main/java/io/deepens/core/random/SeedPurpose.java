@@ -33,15 +33,20 @@ public enum SeedPurpose {
    * (partition and batch number), so every batch gets its own masks.
    */
   MC_SCORING(9),
+  /**
+   * The hyperparameters of hyper-deep pool candidate c (member slot = c, epoch 0): one draw per searched
+   * hyperparameter, in a fixed order ({@link io.deepens.core.hyper.HyperSearch}).
+   */
+  HYPER_SEARCH(10),
   /** A streaming member's order of the table's splits in each epoch ({@code data.placement: stream}). */
-  STREAM_SPLIT_ORDER(10),
+  STREAM_SPLIT_ORDER(11),
   /** A streaming member's shuffle buffer draws in each epoch. */
-  STREAM_BUFFER(11),
+  STREAM_BUFFER(12),
   /**
    * ND4J's RNG before each minibatch of a streaming member (dropout masks); the minibatch number is mixed into the
    * epoch's seed, so a member resumed within an epoch draws the masks of an undisturbed run.
    */
-  STREAM_DROPOUT(12);
+  STREAM_DROPOUT(13);
 
   private final int code;
 

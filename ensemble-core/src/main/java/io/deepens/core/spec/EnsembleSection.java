@@ -13,9 +13,18 @@ import java.util.List;
  * @param weighting how the driver weights members
  * @param temperature fit a temperature on validation NLL after weighting (Guo et al. 2017; classification only)
  * @param mcDropoutSamples S > 0: S stochastic dropout passes per member at scoring time; 0 = off
+ * @param hyperDeep a hyper-deep ensemble's pool, search and selection ({@link HyperDeepSpec}), or null for a plain
+ *     deep ensemble (the section is then absent from the canonical JSON, so existing specs keep their SHA-256)
  */
 public record EnsembleSection(
-    int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples) {
+    int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples,
+    HyperDeepSpec hyperDeep) {
+  /** A plain deep ensemble (no {@code hyperDeep} section). */
+  public EnsembleSection(
+      int members, long seed, boolean bootstrap, Weighting weighting, boolean temperature, int mcDropoutSamples) {
+    this(members, seed, bootstrap, weighting, temperature, mcDropoutSamples, null);
+  }
+
   public EnsembleSection {
     InvalidInputException.check(members >= 1, "ensemble.members must be >= 1, found %d", members);
     InvalidInputException.check(weighting != null, "ensemble.weighting must be given");
@@ -29,8 +38,10 @@ public record EnsembleSection(
   static final String WEIGHTING = "weighting";
   static final String TEMPERATURE = "temperature";
   static final String MC_DROPOUT_SAMPLES = "mcDropoutSamples";
+  static final String HYPER_DEEP = "hyperDeep";
   /** The keys under {@code ensemble}, in canonical order. */
-  static final List<String> KEYS = List.of(MEMBERS, SEED, BOOTSTRAP, WEIGHTING, TEMPERATURE, MC_DROPOUT_SAMPLES);
+  static final List<String> KEYS =
+      List.of(MEMBERS, SEED, BOOTSTRAP, WEIGHTING, TEMPERATURE, MC_DROPOUT_SAMPLES, HYPER_DEEP);
 
   static EnsembleSection read(SpecNode e) {
     int members = e.integer(MEMBERS, 5, false);
@@ -39,7 +50,9 @@ public record EnsembleSection(
     Weighting weighting = e.choice(WEIGHTING, Weighting.class, Weighting.UNIFORM, false);
     boolean temperature = e.bool(TEMPERATURE, false);
     int mc = e.integer(MC_DROPOUT_SAMPLES, 0, false);
-    return new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc);
+    HyperDeepSpec hyperDeep = e.has(HYPER_DEEP) ? HyperDeepSpec.read(e.obj(HYPER_DEEP, HyperDeepSpec.KEYS), members)
+        : null;
+    return new EnsembleSection(members, seed, bootstrap, weighting, temperature, mc, hyperDeep);
   }
 
   void write(ObjectNode o) {
@@ -49,5 +62,8 @@ public record EnsembleSection(
     o.put(WEIGHTING, weighting.key());
     o.put(TEMPERATURE, temperature);
     o.put(MC_DROPOUT_SAMPLES, mcDropoutSamples);
+    if (hyperDeep != null) {
+      hyperDeep.write(o.putObject(HYPER_DEEP));
+    }
   }
 }

@@ -64,6 +64,9 @@ public record EnsembleSpec(
         training.checkpointEveryRows() == 0 || data.placement() == Placement.STREAM,
         "training.checkpointEveryRows (%d) applies only to data.placement: stream; the copy placement checkpoints at "
             + "epoch boundaries", training.checkpointEveryRows());
+    if (ensemble.hyperDeep() != null) {
+      ensemble.hyperDeep().check(network, training, ensemble);
+    }
   }
 
   /** Number of network outputs: the classes, or 2 (mean, raw variance) for regression. */
@@ -75,7 +78,8 @@ public record EnsembleSpec(
   public EnsembleSpec withMembers(int members) {
     EnsembleSection e = ensemble;
     return new EnsembleSpec(name, task, data, network, training,
-        new EnsembleSection(members, e.seed(), e.bootstrap(), e.weighting(), e.temperature(), e.mcDropoutSamples()),
+        new EnsembleSection(members, e.seed(), e.bootstrap(), e.weighting(), e.temperature(), e.mcDropoutSamples(),
+            e.hyperDeep()),
         resources);
   }
 

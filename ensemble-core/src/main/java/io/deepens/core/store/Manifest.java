@@ -25,6 +25,8 @@ import java.util.Map;
  * @param data fingerprint of the training table
  * @param files SHA-256 of every file of the version, by path relative to the version folder
  * @param provenance library versions, Java, OS and CPU, master URL, command line
+ * @param hyperDeep a hyper-deep ensemble's pool, selection path and cost; null for a plain deep ensemble (and in
+ *     manifests written before it existed, which read unchanged)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Manifest(
@@ -43,7 +45,18 @@ public record Manifest(
     Map<String, Object> validation,
     DataFingerprint data,
     Map<String, String> files,
-    Map<String, Object> provenance) {
+    Map<String, Object> provenance,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    io.deepens.core.hyper.HyperDeepReport hyperDeep) {
+
+  /** A plain deep ensemble's manifest (no {@code hyperDeep}). */
+  public Manifest(int formatVersion, String version, String runId, String createdAt, String task, int numFeatures,
+      int outputs, JsonNode spec, String specSha256, List<MemberEntry> members, double[] weights, double temperature,
+      Map<String, Object> validation, DataFingerprint data, Map<String, String> files,
+      Map<String, Object> provenance) {
+    this(formatVersion, version, runId, createdAt, task, numFeatures, outputs, spec, specSha256, members, weights,
+        temperature, validation, data, files, provenance, null);
+  }
 
   /**
    * The layout version of {@code manifest.json}. History (changes of content that keep the layout, and so the
@@ -58,6 +71,8 @@ public record Manifest(
    *       {@code provenance.arguments} holds the command line (values of secret-looking {@code --conf} keys and
    *       URI passwords removed) instead of an empty list, and {@code provenance.deepensVersion} the build's
    *       project version instead of a literal.
+   *   <li>1, December 2026: an optional {@code hyperDeep} object (pool, selection path, cost) for hyper-deep
+   *       ensembles; its member indices start after the pool's (index K + j for retrained member j).
    * </ul>
    */
   public static final int FORMAT_VERSION = 1;
@@ -65,7 +80,8 @@ public record Manifest(
   /**
    * One member.
    *
-   * @param index member index 0..M-1 (the seed derives from it)
+   * @param index member index 0..M-1 (the seed derives from it); K..K+M-1 in a hyper-deep ensemble with a pool of
+   *     K candidates
    * @param file path of its model relative to the version folder, null for a dropped member
    * @param sha256 SHA-256 of that file
    * @param status {@code OK}, {@code EARLY_STOPPED} or {@code DIVERGED}

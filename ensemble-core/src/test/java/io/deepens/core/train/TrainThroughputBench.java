@@ -21,7 +21,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@code fit}: the plain DL4J loop, {@code net.fit(DataSet)} on preallocated minibatches;
  *   <li>{@code lean}: {@link MlpTrainingStep} on the same minibatches;
  *   <li>{@code member}: {@link MemberTrainer#train} end to end (shuffle, batch copies, per-epoch checkpoint bytes),
- *       ITERS rounded to whole epochs of 50 minibatches; the first epoch(s) covering WARMUP_ITERS are not timed.
+ *       ITERS rounded to whole epochs of 50 minibatches; the first epoch(s) covering WARMUP_ITERS are not timed;
+ *   <li>{@code member-dropout}: as {@code member} with {@code network.dropout: 0.1}, which the lean step does not
+ *       take, so the member trains with DL4J's {@code fit} (what a hyper-deep candidate with dropout > 0 costs).
  * </ul>
  * Prints one line {@code RESULT mode threads samples_per_second samples_per_cpu_second}: the second figure divides
  * by the process's CPU time over the timed iterations (all its threads, JIT and GC included; NaN for member mode),
@@ -36,15 +38,19 @@ public final class TrainThroughputBench {
   private TrainThroughputBench() {}
 
   static EnsembleSpec spec(int threads, int epochs) {
+    return spec(threads, epochs, 0.0);
+  }
+
+  static EnsembleSpec spec(int threads, int epochs, double dropout) {
     return SpecLoader.parse("""
         name: bench
         task: classification
         data: {features: f, label: l, classes: 10}
-        network: {type: mlp, hidden: [200, 200, 200], activation: relu}
+        network: {type: mlp, hidden: [200, 200, 200], activation: relu, dropout: %s}
         training: {optimizer: adam, learningRate: 0.001, batchSize: 128, epochs: %d}
         ensemble: {members: 1, seed: 42}
         resources: {threadsPerMember: %d}
-        """.formatted(epochs, threads), "bench");
+        """.formatted(dropout, epochs, threads), "bench");
   }
 
   /** {@code n} minibatches of BATCH rows: features uniform in [0, 1), one-hot labels of CLASSES classes. */
@@ -79,7 +85,7 @@ public final class TrainThroughputBench {
     SplittableRandom rnd = new SplittableRandom(42);
     double sps;
     double cpuSps = Double.NaN;
-    if (mode.equals("member")) {
+    if (mode.equals("member") || mode.equals("member-dropout")) {
       int warmEpochs = Math.max(1, (warmup + BATCHES - 1) / BATCHES);
       int epochs = warmEpochs + Math.max(1, iters / BATCHES);
       TrainingSetBuilder b = new TrainingSetBuilder(IN, null);
@@ -91,7 +97,8 @@ public final class TrainThroughputBench {
         b.add(row, rnd.nextInt(CLASSES));
       }
       TrainingSet train = b.build();
-      MemberResult r = MemberTrainer.train(spec(threads, epochs), 0, train, null, null, null);
+      MemberResult r = MemberTrainer.train(spec(threads, epochs, mode.equals("member") ? 0.0 : 0.1), 0, train, null,
+          null, null);
       long ms = 0;
       for (int e = warmEpochs; e < epochs; e++) {
         ms += r.report().epochs().get(e).millis();

@@ -1,5 +1,6 @@
 package io.deepens.jobs.commands;
 
+import io.deepens.core.InvalidInputException;
 import io.deepens.core.metrics.ClassificationMetrics;
 import io.deepens.core.weighting.EnsembleDiagnostics;
 import io.deepens.core.metrics.ReliabilityDiagram;
@@ -48,6 +49,9 @@ public final class EvaluateCommand implements Command {
           --ensemble STORE[#V]   store and version (default: the version LATEST names)
           --test URI             labelled test table
           --ood URI              out-of-distribution table (labels ignored): adds AUROC/AUPR of entropy and MI
+          --shift NAME=URI       a labelled table under dataset shift (same classes, corrupted or drifted inputs):
+                                 accuracy, NLL, Brier, ECE of the ensemble and its mean member on it, under
+                                 shift.NAME in metrics.json and in the report (repeatable)
           --report DIR           folder for metrics.json, index.html and the PNG charts: local, or a URI
                                  (hdfs://, s3a://; in YARN cluster mode the driver's local disk is a container's)
           --format F             format of the tables; default from the extension, else parquet
@@ -58,7 +62,7 @@ public final class EvaluateCommand implements Command {
 
   @Override
   public Set<String> options() {
-    return Set.of("ensemble", "test", "ood", "report", "format", "batch-size", "master", "conf");
+    return Set.of("ensemble", "test", "ood", "shift", "report", "format", "batch-size", "master", "conf");
   }
 
   @Override
@@ -67,13 +71,25 @@ public final class EvaluateCommand implements Command {
     String test = a.require("test");
     String ood = a.get("ood");
     String reportDir = a.require("report");
+    Map<String, String> shiftTables = shifts(a.all("shift"));
     int batch = a.getInt("batch-size") == null ? EnsembleScorer.DEFAULT_BATCH : a.getInt("batch-size");
     SparkSession spark = SparkSessions.getOrCreate(a.get("master"), "deepens evaluate", a.confs());
     EnsembleScorer scorer = EnsembleScorer.resolve(spark, ref.store(), ref.version());
     Dataset<Row> testDf = Tables.read(spark, test, a.get("format"));
     Dataset<Row> oodDf = ood == null ? null : Tables.read(spark, ood, a.get("format"));
-    SparkEvaluator.Evaluation e = new SparkEvaluator(scorer, batch).evaluate(testDf, oodDf);
-    EvaluationReport report = toReport(ref.store(), e, test, ood, a.argv());
+    SparkEvaluator evaluator = new SparkEvaluator(scorer, batch);
+    SparkEvaluator.Evaluation e = evaluator.evaluate(testDf, oodDf);
+    List<EvaluationReport.Shift> shifted = new ArrayList<>();
+    for (Map.Entry<String, String> s : shiftTables.entrySet()) {
+      SparkEvaluator.Evaluation se = evaluator.evaluate(Tables.read(spark, s.getValue(), a.get("format")), null);
+      List<MetricSet> members = new ArrayList<>();
+      for (ClassificationMetrics m : se.members()) {
+        members.add(metricSet(m, false, Double.NaN, null, Double.NaN));
+      }
+      shifted.add(new EvaluationReport.Shift(s.getKey(), s.getValue(), se.testRows(),
+          metricSet(se.ensemble(), false, Double.NaN, null, Double.NaN), MetricSet.meanOf(members)));
+    }
+    EvaluationReport report = toReport(ref.store(), e, test, ood, a.argv(), shifted);
     String written = ReportWriter.write(report, reportDir, spark.sparkContext().hadoopConfiguration());
     printTable(report, System.out);
     Outcome.set("evaluated {} version {} on {} test rows{}; report in {}", ref.store(),
@@ -82,8 +98,34 @@ public final class EvaluateCommand implements Command {
     return ExitCode.OK;
   }
 
+  /**
+   * The {@code --shift NAME=URI} options, by name in the order given.
+   *
+   * @throws InvalidInputException for a value without a name or URI, or a name given twice
+   */
+  static Map<String, String> shifts(List<String> values) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String v : values) {
+      int eq = v.indexOf('=');
+      InvalidInputException.check(eq > 0 && eq < v.length() - 1,
+          "evaluate: --shift takes NAME=URI (e.g. --shift rotate-30=data/fm-shift/rotate-30), found '%s'", v);
+      String name = v.substring(0, eq).trim();
+      InvalidInputException.check(name.matches("[A-Za-z0-9._-]+"),
+          "evaluate: --shift name '%s' must be letters, digits, '.', '_' or '-' (it becomes a key of metrics.json)",
+          name);
+      InvalidInputException.check(out.put(name, v.substring(eq + 1).trim()) == null,
+          "evaluate: --shift name '%s' is given twice; give each shifted table its own name", name);
+    }
+    return out;
+  }
+
   static EvaluationReport toReport(String store, SparkEvaluator.Evaluation e, String test, String ood,
       List<String> argv) {
+    return toReport(store, e, test, ood, argv, List.of());
+  }
+
+  static EvaluationReport toReport(String store, SparkEvaluator.Evaluation e, String test, String ood,
+      List<String> argv, List<EvaluationReport.Shift> shifted) {
     boolean hasOod = ood != null;
     MetricSet ens = metricSet(e.ensemble(), hasOod, e.aurocEntropy(), e.aurocMi(), e.auprEntropy());
     List<MetricSet> members = new ArrayList<>();
@@ -111,7 +153,7 @@ public final class EvaluateCommand implements Command {
         e.entropyTest().edges(), e.entropyTest().counts(), hasOod ? e.entropyOod().counts() : null,
         crop(e.miTest().edges(), used), crop(e.miTest().counts(), used - 1),
         hasOod ? crop(e.miOod().counts(), used - 1) : null,
-        hasOod ? curve(e.rocEntropy()) : null, hasOod ? curve(e.rocMi()) : null, provenance);
+        hasOod ? curve(e.rocEntropy()) : null, hasOod ? curve(e.rocMi()) : null, provenance, shifted);
   }
 
   private static int lastNonEmpty(long[] counts) {
@@ -158,6 +200,16 @@ public final class EvaluateCommand implements Command {
         r.temperature() == null ? "" : String.format(Locale.ROOT, ", temperature %.3f", r.temperature()));
     if (ood && r.members().stream().anyMatch(m -> !m.hasAurocMi())) {
       out.println("(AUROC(MI) n/a: a member without Monte Carlo dropout passes has mutual information 0 on every row)");
+    }
+    if (!r.shifts().isEmpty()) {
+      out.println();
+      out.printf(Locale.ROOT, "%-20s %8s %9s %9s %9s %9s %12s%n", "dataset shift", "rows", "accuracy", "NLL", "Brier",
+          "ECE", "member NLL");
+      for (EvaluationReport.Shift s : r.shifts()) {
+        out.printf(Locale.ROOT, "%-20s %8d %9.4f %9.4f %9.4f %9.4f %12.4f%n", s.name(), s.rows(),
+            s.ensemble().accuracy(), s.ensemble().nll(), s.ensemble().brier(), s.ensemble().ece(),
+            s.memberMean().nll());
+      }
     }
   }
 

@@ -1,6 +1,8 @@
 package io.deepens.jobs.commands;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.deepens.core.hyper.GreedySelection;
+import io.deepens.core.hyper.HyperDeepReport;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
 import io.deepens.jobs.ExitCode;
@@ -102,9 +104,41 @@ public final class InspectCommand implements Command {
     }
     Object ens = m.validation().get("ensemble");
     out.printf(Locale.ROOT, "%nvalidation (ensemble): %s%n", ens);
+    if (m.hyperDeep() != null) {
+      printHyperDeep(m.hyperDeep(), out);
+    }
     out.println("provenance:");
     for (Map.Entry<String, Object> p : m.provenance().entrySet()) {
       out.printf(Locale.ROOT, "  %-20s %s%n", p.getKey(), p.getValue());
     }
+  }
+
+  /** The pool, the selection path, the retrained members and the cost of a hyper-deep ensemble. */
+  static void printHyperDeep(HyperDeepReport h, PrintStream out) {
+    out.printf(Locale.ROOT, "%nhyper-deep pool (%d candidates):%n", h.pool().size());
+    out.printf(Locale.ROOT, "  %-9s %-14s %10s %11s %8s %-12s %7s %10s %10s%n", "candidate", "status", "learnRate",
+        "weightDecay", "dropout", "hidden", "epochs", "val NLL", "val acc");
+    int[] counts = h.selection().counts();
+    for (HyperDeepReport.PoolCandidate c : h.pool()) {
+      out.printf(Locale.ROOT, "  %-9d %-14s %10.3g %11.3g %8.4f %-12s %7d %10s %10s%s%n", c.candidate(), c.status(),
+          c.learningRate(), c.weightDecay(), c.dropout(), c.hidden(), c.epochsRun(),
+          c.validationNll() == null ? "-" : String.format(Locale.ROOT, "%.4f", c.validationNll()),
+          c.validationAccuracy() == null ? "-" : String.format(Locale.ROOT, "%.4f", c.validationAccuracy()),
+          counts != null && c.candidate() < counts.length && counts[c.candidate()] > 0
+              ? "  selected x" + counts[c.candidate()] : "");
+    }
+    out.printf(Locale.ROOT, "selection: %s, at most %d picks, stopped: %s%n", h.selection().method(),
+        h.selection().sizeLimit(), h.selection().stoppedBecause());
+    for (GreedySelection.Step s : h.selection().path()) {
+      out.printf(Locale.ROOT, "  step %d: +candidate %d -> mixture val NLL %.4f%n", s.step(), s.candidate(),
+          s.mixtureNll());
+    }
+    out.printf(Locale.ROOT, "retrained members (%s):%n", h.selection().allocation());
+    for (HyperDeepReport.RetrainedMember r : h.members()) {
+      out.printf(Locale.ROOT, "  member %d <- candidate %d%n", r.member(), r.candidate());
+    }
+    HyperDeepReport.Cost c = h.cost();
+    out.printf(Locale.ROOT, "cost: %d member-epochs (pool %d + retraining %d) = %.2f x a plain ensemble's %d%n",
+        c.memberEpochs(), c.poolMemberEpochs(), c.retrainMemberEpochs(), c.ratio(), c.plainEnsembleMemberEpochs());
   }
 }

@@ -31,6 +31,8 @@ import java.util.Map;
  * @param effectiveMembers effective number of members, {@code 1 / sum w_m^2}
  * @param temperature fitted temperature, null when none was fitted
  * @param provenance free-form provenance (versions, seeds, data fingerprints); serialised with Jackson
+ * @param shifts metrics on labelled tables under dataset shift ({@code evaluate --shift NAME=URI}), in the order
+ *     given; empty when none
  */
 public record EvaluationReport(String ensembleUri, String version, long testRows, Long oodRows,
     MetricSet ensemble, List<MetricSet> members, double[] weights, double effectiveMembers, Double temperature,
@@ -38,7 +40,39 @@ public record EvaluationReport(String ensembleUri, String version, long testRows
     double[] reliabilityConfidence, double[] reliabilityAccuracy,
     double[] histogramEdgesEntropy, long[] entropyTest, long[] entropyOod,
     double[] histogramEdgesMi, long[] miTest, long[] miOod,
-    Curve rocEntropy, Curve rocMi, Map<String, Object> provenance) {
+    Curve rocEntropy, Curve rocMi, Map<String, Object> provenance, List<Shift> shifts) {
+
+  /**
+   * The ensemble's and its members' metrics on one labelled table under dataset shift (Ovadia et al. 2019: the same
+   * classes, corrupted or drifted inputs).
+   *
+   * @param name the name given on the command line
+   * @param table the table's URI
+   * @param rows number of rows evaluated
+   * @param ensemble metrics of the mixture
+   * @param memberMean mean over members of each member's metrics
+   */
+  public record Shift(String name, String table, long rows, MetricSet ensemble, MetricSet memberMean) {
+    public Shift {
+      InvalidInputException.check(name != null && !name.isBlank(), "EvaluationReport.Shift: name is required");
+      InvalidInputException.check(ensemble != null && memberMean != null,
+          "EvaluationReport.Shift %s: ensemble and member-mean metrics are required", name);
+    }
+  }
+
+  /** A report without dataset-shift tables. */
+  public EvaluationReport(String ensembleUri, String version, long testRows, Long oodRows,
+      MetricSet ensemble, List<MetricSet> members, double[] weights, double effectiveMembers, Double temperature,
+      double[] reliabilityBinLower, double[] reliabilityBinUpper, long[] reliabilityCount,
+      double[] reliabilityConfidence, double[] reliabilityAccuracy,
+      double[] histogramEdgesEntropy, long[] entropyTest, long[] entropyOod,
+      double[] histogramEdgesMi, long[] miTest, long[] miOod,
+      Curve rocEntropy, Curve rocMi, Map<String, Object> provenance) {
+    this(ensembleUri, version, testRows, oodRows, ensemble, members, weights, effectiveMembers, temperature,
+        reliabilityBinLower, reliabilityBinUpper, reliabilityCount, reliabilityConfidence, reliabilityAccuracy,
+        histogramEdgesEntropy, entropyTest, entropyOod, histogramEdgesMi, miTest, miOod, rocEntropy, rocMi,
+        provenance, List.of());
+  }
 
   public EvaluationReport {
     InvalidInputException.check(ensembleUri != null && !ensembleUri.isBlank(), "EvaluationReport: ensembleUri is required");
@@ -88,6 +122,7 @@ public record EvaluationReport(String ensembleUri, String version, long testRows
     miTest = miTest.clone();
     miOod = miOod == null ? null : miOod.clone();
     provenance = provenance == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(provenance));
+    shifts = shifts == null ? List.of() : List.copyOf(shifts);
   }
 
   /** Whether the evaluation had an out-of-distribution table. */

@@ -33,6 +33,23 @@ public record MetricSet(double accuracy, double nll, double brier, double ece,
     return new MetricSet(accuracy, nll, brier, ece, null, null, null);
   }
 
+  /** The mean of each in-distribution metric (accuracy, NLL, Brier, ECE) over {@code sets}; OOD scores are left out. */
+  public static MetricSet meanOf(java.util.List<MetricSet> sets) {
+    InvalidInputException.check(sets != null && !sets.isEmpty(), "MetricSet.meanOf needs at least one metric set");
+    double a = 0;
+    double n = 0;
+    double b = 0;
+    double c = 0;
+    for (MetricSet m : sets) {
+      a += m.accuracy();
+      n += m.nll();
+      b += m.brier();
+      c += m.ece();
+    }
+    int k = sets.size();
+    return inDistribution(a / k, n / k, b / k, c / k);
+  }
+
   /** Whether the predictor has an AUROC of mutual information (an OOD table, and Monte Carlo passes for a member). */
   public boolean hasAurocMi() {
     return aurocMi != null;

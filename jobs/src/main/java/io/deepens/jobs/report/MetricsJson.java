@@ -21,6 +21,7 @@ import java.nio.file.Path;
  *   "reliability": {"bin_lower", "bin_upper", "count", "confidence", "accuracy"},
  *   "histograms": {"entropy": {"edges", "test", "ood"}, "mutual_information": {"edges", "test", "ood"}},
  *   "roc": {"entropy": {"fpr", "tpr"}, "mutual_information": {"fpr", "tpr"}}   (only with curves),
+ *   "shift": {"NAME": {"table", "rows", "ensemble": {metrics}, "member_mean": {metrics}}, ...}   (only with --shift),
  *   "provenance": {...} }
  * </pre>
  */
@@ -67,6 +68,16 @@ final class MetricsJson {
       ObjectNode roc = root.putObject("roc");
       curve(roc, "entropy", r.rocEntropy());
       curve(roc, "mutual_information", r.rocMi());
+    }
+    if (!r.shifts().isEmpty()) {
+      ObjectNode shift = root.putObject("shift");
+      for (EvaluationReport.Shift s : r.shifts()) {
+        ObjectNode n = shift.putObject(s.name());
+        n.put("table", s.table());
+        n.put("rows", s.rows());
+        n.set("ensemble", metrics(s.ensemble()));
+        n.set("member_mean", metrics(s.memberMean()));
+      }
     }
     ObjectNode provenance = root.putObject("provenance");
     for (java.util.Map.Entry<String, Object> e : r.provenance().entrySet()) {

@@ -77,6 +77,11 @@ public final class MemberTask implements Serializable {
   int expectedValidationRows;
   /** Streaming placement: the {@link #KILL_MID_EPOCH} fault, or "". */
   String killMidEpoch = "";
+  /**
+   * Per member index, the spec JSON that member trains with (a hyper-deep candidate's or retrained member's own
+   * hyperparameters); null, or a null entry, means {@link #specJson}.
+   */
+  final String[] memberSpecs;
 
   public MemberTask(String specJson, String storeUri, String runId, int numFeatures,
       SerializableConfiguration hadoopConf, String killAfterEpoch) {
@@ -85,6 +90,16 @@ public final class MemberTask implements Serializable {
 
   public MemberTask(String specJson, String storeUri, String runId, int numFeatures,
       SerializableConfiguration hadoopConf, String killAfterEpoch, String warmStartVersion) {
+    this(specJson, storeUri, runId, numFeatures, hadoopConf, killAfterEpoch, warmStartVersion, null);
+  }
+
+  /**
+   * @param memberSpecs per member index, the spec JSON of that member (null entries: {@code specJson}); null for
+   *     one spec for all
+   */
+  public MemberTask(String specJson, String storeUri, String runId, int numFeatures,
+      SerializableConfiguration hadoopConf, String killAfterEpoch, String warmStartVersion, String[] memberSpecs) {
+    this.memberSpecs = memberSpecs == null ? null : memberSpecs.clone();
     this.warmStartVersion = warmStartVersion;
     this.specJson = specJson;
     this.storeUri = storeUri;
@@ -113,7 +128,7 @@ public final class MemberTask implements Serializable {
   public Iterator<MemberOutcome> run(int member, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) throws IOException {
     long t0 = System.currentTimeMillis();
     NativeWarmUp.inBackground(); // while the rows are stored (if the table pass did not start it here already)
-    EnsembleSpec spec = EnsembleSpec.fromJson(specJson);
+    EnsembleSpec spec = EnsembleSpec.fromJson(specOf(member));
     TaskContext tc = TaskContext.get();
     MemberOutcome out = new MemberOutcome();
     out.taskStartMillis = t0;
@@ -241,7 +256,7 @@ public final class MemberTask implements Serializable {
       io.deepens.core.stream.SplitTable validation) throws IOException {
     long t0 = System.currentTimeMillis();
     NativeWarmUp.inBackground();
-    EnsembleSpec spec = EnsembleSpec.fromJson(specJson);
+    EnsembleSpec spec = EnsembleSpec.fromJson(specOf(member));
     TaskContext tc = TaskContext.get();
     MemberOutcome out = new MemberOutcome();
     out.taskStartMillis = t0;
@@ -277,6 +292,14 @@ public final class MemberTask implements Serializable {
     }
     complete(out, spec, member, result, valSet, store, binding, t1);
     return List.of(out).iterator();
+  }
+
+  /** The spec JSON member {@code member} trains with. */
+  String specOf(int member) {
+    if (memberSpecs != null && member < memberSpecs.length && memberSpecs[member] != null) {
+      return memberSpecs[member];
+    }
+    return specJson;
   }
 
   private static void memberFileFault(EnsembleStore store, org.apache.hadoop.fs.Path file, int member, byte[] model)

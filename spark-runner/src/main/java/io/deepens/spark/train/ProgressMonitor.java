@@ -24,6 +24,8 @@ final class ProgressMonitor implements Closeable {
   private static final int BAR = 20;
   private final EnsembleStore store;
   private final String runId;
+  /** The first member index shown (a hyper-deep ensemble's retraining stage starts after its pool). */
+  private final int first;
   private final int members;
   private final int epochs;
   private final long started = System.nanoTime();
@@ -40,15 +42,26 @@ final class ProgressMonitor implements Closeable {
   });
 
   ProgressMonitor(EnsembleStore store, String runId, int members, int epochs, long periodMillis) {
-    this(store, runId, members, epochs, periodMillis, System.console() != null && System.getenv("CI") == null,
-        System.err, LOG::info);
+    this(store, runId, 0, members, epochs, periodMillis);
+  }
+
+  /** Shows members {@code first}..{@code members - 1}. */
+  ProgressMonitor(EnsembleStore store, String runId, int first, int members, int epochs, long periodMillis) {
+    this(store, runId, first, members, epochs, periodMillis,
+        System.console() != null && System.getenv("CI") == null, System.err, LOG::info);
+  }
+
+  ProgressMonitor(EnsembleStore store, String runId, int members, int epochs, long periodMillis, boolean terminal,
+      PrintStream console, java.util.function.Consumer<String> log) {
+    this(store, runId, 0, members, epochs, periodMillis, terminal, console, log);
   }
 
   /**
    * @param terminal draw live lines on {@code console}; otherwise write one line per member and epoch to {@code log}
    */
-  ProgressMonitor(EnsembleStore store, String runId, int members, int epochs, long periodMillis, boolean terminal,
-      PrintStream console, java.util.function.Consumer<String> log) {
+  ProgressMonitor(EnsembleStore store, String runId, int first, int members, int epochs, long periodMillis,
+      boolean terminal, PrintStream console, java.util.function.Consumer<String> log) {
+    this.first = first;
     this.console = console;
     this.log = log;
     this.store = store;
@@ -90,16 +103,16 @@ final class ProgressMonitor implements Closeable {
   /** @param finished the member stage has ended: every member is done (early stopping ends some before epoch N) */
   private synchronized void poll(boolean finished) {
     try {
-      MemberProgress[] now = new MemberProgress[members];
-      for (int m = 0; m < members; m++) {
+      MemberProgress[] now = new MemberProgress[members - first];
+      for (int m = first; m < members; m++) {
         JsonNode node = read(m);
-        now[m] = new MemberProgress(m, 0, null, null, null);
+        now[m - first] = new MemberProgress(m, 0, null, null, null);
         if (node == null) {
           continue;
         }
         for (JsonNode h : node.path("history")) {
           MemberProgress p = progress(m, h);
-          now[m] = p;
+          now[m - first] = p;
           if (!terminal && p.epoch() > shown[m]) {
             log.accept(String.format(Locale.ROOT, "member %d epoch %d/%d: %s", m, p.epoch(), epochs, metrics(p)));
             shown[m] = p.epoch();

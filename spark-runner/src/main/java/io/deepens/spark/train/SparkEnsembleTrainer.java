@@ -13,6 +13,10 @@ import io.deepens.core.spec.Placement;
 import io.deepens.core.spec.Task;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
+import io.deepens.core.hyper.HyperDeepReport;
+import io.deepens.core.hyper.HyperDeepSelection;
+import io.deepens.core.hyper.HyperSearch;
+import io.deepens.core.spec.HyperDeepSpec;
 import io.deepens.spark.SparkSessions;
 import io.deepens.spark.data.FeatureDecoder;
 import io.deepens.spark.data.LabeledRow;
@@ -55,7 +59,9 @@ import scala.util.Try;
  *       invalid rows with an example each, label counts, split counts, content hash). Only this map stage runs.</li>
  *   <li>Check the profile and fail before any training if anything is wrong.</li>
  *   <li>Run {@link MemberTask} on each partition of the shuffle written in step 1 (the table is not read again);
- *       members checkpoint every epoch and resume when retried.</li>
+ *       members checkpoint every epoch and resume when retried. A hyper-deep ensemble ({@code ensemble.hyperDeep})
+ *       runs two such stages on one shuffle: its pool of K candidates, then, after greedy selection on their
+ *       validation outputs, the M retrained members ({@link #memberSlots}).</li>
  *   <li>Fit weights and temperature on the validation predictions, drop diverged members, publish.</li>
  * </ol>
  *
@@ -94,10 +100,18 @@ public final class SparkEnsembleTrainer {
     EnsembleStore store = EnsembleStore.open(options.storeUri(), spark.sparkContext().hadoopConfiguration());
     EnsembleStore.checkRunId(options.runId());
     checkGpuRequest(spec);
+    InvalidInputException.check(spec.ensemble().hyperDeep() == null || options.warmStartVersion() == null,
+        "train: --warm-start does not apply to a hyper-deep ensemble (ensemble.hyperDeep): its members train with "
+            + "hyperparameters chosen during the run; train without --warm-start");
     warnIfStoreIsNotShared(store, spark.sparkContext().master());
     boolean stream = spec.data().placement() == Placement.STREAM;
+    InvalidInputException.check(!stream || spec.ensemble().hyperDeep() == null,
+        "data.placement: stream does not apply to a hyper-deep ensemble (ensemble.hyperDeep) yet: its pool and "
+            + "retraining stages read the copied rows; use data.placement: copy");
     ShuffleWrites shuffleWrites = ShuffleWrites.start(spark);
     List<MemberOutcome> outcomes;
+    List<MemberOutcome> tasks; // every task's outcome, for the timing
+    HyperDeepReport hyperDeep = null;
     TablePass pass;
     CheckedTables checked;
     long tMapped;
@@ -107,16 +121,27 @@ public final class SparkEnsembleTrainer {
       tMapped = System.currentTimeMillis();
       checked = check(pass, spec, options); // 2
       tMembers = System.currentTimeMillis();
-      outcomes = stream ? streamMembers(pass, checked, spec, store, options)
-          : trainMembers(pass, checked, spec, store, options); // 3
+      if (stream) {
+        outcomes = streamMembers(pass, checked, spec, store, options); // 3
+        tasks = outcomes;
+      } else if (spec.ensemble().hyperDeep() == null) {
+        outcomes = trainMembers(pass, checked, spec, store, options); // 3
+        tasks = outcomes;
+      } else {
+        HyperDeepRun h = trainHyperDeep(pass, checked, spec, store, options); // 3: pool, selection, retraining
+        outcomes = h.members();
+        tasks = new ArrayList<>(h.pool());
+        tasks.addAll(h.members());
+        hyperDeep = h.report();
+      }
     } finally {
       shuffleWrites.stop();
     }
     long tTrained = System.currentTimeMillis();
-    RunTiming timing = RunTiming.of(tBegin, pass.startMillis, tMapped, tMembers, tTrained, outcomes,
+    RunTiming timing = RunTiming.of(tBegin, pass.startMillis, tMapped, tMembers, tTrained, tasks,
         pass.readNanos(checked), pass.passNanos(checked), spec.data().placement().name().toLowerCase(Locale.ROOT),
         shuffleWrites.bytesWritten());
-    Result result = publish(store, spec, options, table, checked, outcomes, timing); // 4
+    Result result = publish(store, spec, options, table, checked, outcomes, timing, hyperDeep); // 4
     LOG.info("timing: {}; publish {} s (where the time went; also in the manifest's provenance.timing)",
         timing.describe(), RunTiming.seconds(System.currentTimeMillis() - tTrained));
     return result;
@@ -151,7 +176,7 @@ public final class SparkEnsembleTrainer {
         spec.data().key(), -1); // the feature length of array and vector columns is learnt from the data
     long splitSeed = Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.VALIDATION_SPLIT, 0);
     double fraction = validationTable == null ? spec.data().validation().fraction() : 0.0;
-    int members = spec.ensemble().members();
+    int members = memberSlots(spec);
     int copiesPerRow = profileOnly ? 0 : members; // the streaming placement's pass profiles and copies nothing
     long seed = spec.ensemble().seed();
     boolean bootstrap = spec.ensemble().bootstrap();
@@ -197,6 +222,15 @@ public final class SparkEnsembleTrainer {
     return new TablePass(perMember, decoder0, trainProfiles, trainRdd.getNumPartitions(),
         validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap, trainRdd,
         valRdd, fraction, splitSeed);
+  }
+
+  /**
+   * Member indices the shuffle holds copies for: M, or for a hyper-deep ensemble K + M (the pool's candidates
+   * 0..K-1, then the retrained members K..K+M-1, each with its own seeds, order and checkpoints).
+   */
+  static int memberSlots(EnsembleSpec spec) {
+    HyperDeepSpec h = spec.ensemble().hyperDeep();
+    return h == null ? spec.ensemble().members() : h.pool() + spec.ensemble().members();
   }
 
   /** Step 2: check the profiles before any member trains; fails with every problem found. */
@@ -288,9 +322,124 @@ public final class SparkEnsembleTrainer {
     return outcomes;
   }
 
+  /** Step 3 of a hyper-deep ensemble: the pool's and the retrained members' outcomes, and the manifest's record. */
+  private record HyperDeepRun(List<MemberOutcome> pool, List<MemberOutcome> members, HyperDeepReport report) {}
+
+  /**
+   * Step 3 of a hyper-deep ensemble (Wenzel et al. 2020): the K candidates train as K parallel tasks on partitions
+   * 0..K-1 of the member-keyed shuffle, each with its own hyperparameters ({@link HyperSearch}) and its own seeds;
+   * greedy selection on their validation outputs picks settings ({@link HyperDeepSelection}); then the M published
+   * members train as M parallel tasks on partitions K..K+M-1 of the same shuffle (the table is not read again),
+   * member K + j with the setting allocated to it and fresh seeds derived from its own index. Checkpoints are per
+   * member index and carry the member's own spec hash, so a rerun of the run id resumes every candidate and member
+   * from its own checkpoints, and the selection, a function of the pool's outputs, comes out the same.
+   */
+  private HyperDeepRun trainHyperDeep(TablePass pass, CheckedTables checked, EnsembleSpec spec, EnsembleStore store,
+      Options options) {
+    HyperDeepSpec h = spec.ensemble().hyperDeep();
+    int k = h.pool();
+    int m = spec.ensemble().members();
+    List<HyperSearch.Candidate> candidates = HyperSearch.pool(spec);
+    String[] specs = new String[k + m];
+    int[] poolIds = new int[k];
+    for (int c = 0; c < k; c++) {
+      EnsembleSpec cs = candidates.get(c).apply(spec);
+      NetworkFactory.validate(cs, checked.numFeatures());
+      specs[c] = cs.toJson();
+      poolIds[c] = c;
+      LOG.info("hyper-deep candidate {}: learningRate {}, weightDecay {}, dropout {}, hidden {}", c,
+          candidates.get(c).learningRate(), candidates.get(c).weightDecay(), candidates.get(c).dropout(),
+          candidates.get(c).hidden());
+    }
+    List<MemberOutcome> pool = runStage(pass, checked, spec, store, options, specs, poolIds,
+        k + " hyper-deep candidates", "candidate");
+    float[] labels = null;
+    long[] keys = null;
+    List<HyperDeepSelection.PoolOutcome> poolOutcomes = new ArrayList<>();
+    for (MemberOutcome o : pool) {
+      MemberPredictions p = null;
+      if (o.usable()) {
+        if (keys == null) {
+          keys = o.validationKeys;
+          labels = o.validationLabels;
+        } else if (!Arrays.equals(keys, o.validationKeys)) {
+          throw new DeepensException("candidates saw different validation rows (candidate " + o.member
+              + "): the shuffle did not deliver the same validation set to every candidate");
+        }
+        p = new MemberPredictions(o.member, o.validationOutputs, o.outputs, o.samples);
+      }
+      poolOutcomes.add(new HyperDeepSelection.PoolOutcome(o.member, o.status, p, epochsRun(o.reportJson),
+          reportInt(o.reportJson, "resumedFromEpoch"),
+          EnsembleSpec.fromJson(specs[o.member]).withResources(
+              new io.deepens.core.spec.ResourcesSpec(o.threads, spec.resources().gpusPerMember())).sha256()));
+    }
+    if (labels == null) {
+      labels = pool.get(0).validationLabels; // every candidate diverged: select reports it
+    }
+    HyperDeepSelection.Plan plan = HyperDeepSelection.select(spec, candidates, poolOutcomes, labels);
+    LOG.info("hyper-deep selection: {} ({}); members {} retrain candidates {}",
+        io.deepens.core.hyper.GreedySelection.describe(plan.selection().path()), plan.selection().stoppedBecause(),
+        m, plan.allocation());
+    int[] memberIds = new int[m];
+    List<Integer> retrained = new ArrayList<>();
+    for (int j = 0; j < m; j++) {
+      memberIds[j] = k + j;
+      retrained.add(k + j);
+      specs[k + j] = candidates.get(plan.allocation().get(j)).apply(spec).toJson();
+    }
+    List<MemberOutcome> members = runStage(pass, checked, spec, store, options, specs, memberIds,
+        m + " hyper-deep members (retrained)", "member");
+    long retrainEpochs = members.stream().mapToLong(o -> epochsRun(o.reportJson)).sum();
+    return new HyperDeepRun(pool, members,
+        HyperDeepSelection.report(spec, plan, retrained, retrainEpochs));
+  }
+
+  /** Runs member tasks on the shuffle partitions {@code ids} only; their outcomes by member index. */
+  private List<MemberOutcome> runStage(TablePass pass, CheckedTables checked, EnsembleSpec spec, EnsembleStore store,
+      Options options, String[] specs, int[] ids, String what, String label) {
+    String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
+    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
+        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, null, specs);
+    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + what);
+    List<MemberOutcome> outcomes = new ArrayList<>();
+    int slots = ids[ids.length - 1] + 1;
+    try (ProgressMonitor monitor = new ProgressMonitor(store, options.runId(), ids[0], slots,
+        spec.training().epochs(), 2000)) {
+      List<MemberOutcome>[] parts = pass.perMember().mapPartitionsWithIndex(
+          (Integer i, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(i, rows), true)
+          .collectPartitions(ids);
+      for (List<MemberOutcome> part : parts) {
+        outcomes.addAll(part);
+      }
+    }
+    outcomes.sort(Comparator.comparingInt(o -> o.member));
+    for (MemberOutcome o : outcomes) {
+      LOG.info("{} {}: {} ({} train rows, executor {} on {}, attempt {})", label, o.member, o.status, o.trainRows,
+          o.executorId, o.host, o.attempt);
+    }
+    return outcomes;
+  }
+
+  /** {@code report.epochsRun} of a member task's report JSON (0 when absent). */
+  static int epochsRun(String reportJson) {
+    return reportInt(reportJson, "epochsRun");
+  }
+
+  /** {@code report.<key>} of a member task's report JSON (0 when absent). */
+  static int reportInt(String reportJson, String key) {
+    if (reportJson == null) {
+      return 0;
+    }
+    try {
+      return EnsembleStore.json().readTree(reportJson).path("report").path(key).asInt(0);
+    } catch (java.io.IOException e) {
+      throw new DeepensException("invalid member report JSON: " + e.getMessage(), e);
+    }
+  }
+
   /** Step 4: fit weights and temperature, drop diverged members, check the members' files, publish. */
   private Result publish(EnsembleStore store, EnsembleSpec spec, Options options, Dataset<Row> table,
-      CheckedTables checked, List<MemberOutcome> outcomes, RunTiming timing) {
+      CheckedTables checked, List<MemberOutcome> outcomes, RunTiming timing, HyperDeepReport hyperDeep) {
     boolean classification = spec.task() == Task.CLASSIFICATION;
     TableProfile profile = checked.profile();
     Manifest.DataFingerprint fingerprint = new Manifest.DataFingerprint(options.dataUri(), profile.rows
@@ -319,7 +468,7 @@ public final class SparkEnsembleTrainer {
     String version = store.publish(staging, v -> new Manifest(Manifest.FORMAT_VERSION, v, options.runId(),
         java.time.Instant.now().toString(), classification ? "classification" : "regression",
         checked.numFeatures(), classes, readTree(spec.toJson()), spec.sha256(), entries, fit.weights(),
-        fit.temperature(), fit.validationMetrics(), fingerprint, staging.files(), provenance));
+        fit.temperature(), fit.validationMetrics(), fingerprint, staging.files(), provenance, hyperDeep));
     store.deleteRecursively(store.runDir(options.runId()));
     LOG.info("published {} version {} ({} of {} members, weights {}, temperature {})", store.uri(), version,
         fit.usedMembers().size(), spec.ensemble().members(), Arrays.toString(fit.weights()), fit.temperature());
