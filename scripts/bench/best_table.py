@@ -39,26 +39,22 @@ def manifest(run_dir):
 
 
 def member_epochs(m):
-    """Member-epochs the run trained: the manifest's cost when it records one, else the published members' epochs."""
-    cost = m.get("cost") or {}
-    for k in ("memberEpochs", "member_epochs", "totalMemberEpochs"):
-        if k in cost:
-            return cost[k]
+    """Member-epochs the run trained: a hyper-deep manifest's cost (pool + retraining), else the members' epochs."""
+    cost = (m.get("hyperDeep") or {}).get("cost") or {}
+    if "memberEpochs" in cost:
+        return cost["memberEpochs"]
     total = 0
     for e in m.get("members", []):
-        r = e.get("report", e)
-        total += len(r.get("history", [])) or r.get("epochs", 0)
+        r = e.get("report", {})
+        r = r.get("report", r)
+        total += r.get("epochsRun", len(r.get("epochs", [])))
     return total
 
 
 def passes_per_row(m):
-    cost = m.get("cost") or {}
-    for k in ("passesPerRow", "forwardPassesPerRow", "scoringPassesPerRow"):
-        if k in cost:
-            return cost[k]
-    scoring = m.get("scoring") or {}
-    if "passesPerRow" in scoring:
-        return scoring["passesPerRow"]
+    cost = (m.get("provenance") or {}).get("scoringCost") or {}
+    if "forwardPassesPerRow" in cost:
+        return cost["forwardPassesPerRow"]
     members = len([e for e in m.get("members", []) if e.get("usable", True)])
     spec = m.get("spec", {}).get("ensemble", {})
     samples = max(1, spec.get("mcDropoutSamples", 0) or 0, (spec.get("swag") or {}).get("samples", 0) or 0)

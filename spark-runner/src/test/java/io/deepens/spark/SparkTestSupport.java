@@ -120,4 +120,20 @@ public final class SparkTestSupport {
         """.formatted(epochs, members);
     return SpecLoader.parse(yaml, "SparkTestSupport.smallSpec");
   }
+
+  /**
+   * {@code base} with {@code data.placement: stream}, a shuffle buffer of {@code buffer} rows and, when
+   * {@code checkpointEveryRows} > 0, checkpoints within epochs.
+   */
+  public static EnsembleSpec streamSpec(EnsembleSpec base, int buffer, long checkpointEveryRows) {
+    io.deepens.core.spec.DataSpec d = base.data();
+    io.deepens.core.spec.TrainingSpec t = base.training();
+    return new EnsembleSpec(base.name(), base.task(),
+        new io.deepens.core.spec.DataSpec(d.features(), d.label(), d.classes(), d.key(), d.validation(),
+            d.inputShape(), io.deepens.core.spec.Placement.STREAM, buffer),
+        base.network(),
+        new io.deepens.core.spec.TrainingSpec(t.optimizer(), t.learningRate(), t.schedule(), t.weightDecay(),
+            t.batchSize(), t.epochs(), t.earlyStoppingPatience(), checkpointEveryRows),
+        base.ensemble(), base.resources());
+  }
 }

@@ -42,7 +42,16 @@ public enum SeedPurpose {
    * A member's SWAG weight samples (MultiSWAG): the epoch slot holds the sample index s, so sample s of a member
    * is the same at training (validation outputs) and at every scoring.
    */
-  SWAG_SAMPLE(11);
+  SWAG_SAMPLE(11),
+  /** A streaming member's order of the table's splits in each epoch ({@code data.placement: stream}). */
+  STREAM_SPLIT_ORDER(12),
+  /** A streaming member's shuffle buffer draws in each epoch. */
+  STREAM_BUFFER(13),
+  /**
+   * ND4J's RNG before each minibatch of a streaming member (dropout masks); the minibatch number is mixed into the
+   * epoch's seed, so a member resumed within an epoch draws the masks of an undisturbed run.
+   */
+  STREAM_DROPOUT(14);
 
   private final int code;
 

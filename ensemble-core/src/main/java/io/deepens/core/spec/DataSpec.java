@@ -14,6 +14,9 @@ import java.util.List;
  * @param key a stable row key column, or null (rows are then keyed by a hash of their content)
  * @param validation where validation rows come from
  * @param inputShape [channels, height, width] of the flat feature vector, or null; required by the cnn preset
+ * @param placement how members receive their rows ({@link Placement}); {@code copy} by default
+ * @param shuffleBuffer rows in each member's shuffle buffer with {@code placement: stream} ({@value
+ *     #DEFAULT_SHUFFLE_BUFFER} by default); 0 with {@code copy}, which shuffles the member's whole copy
  */
 public record DataSpec(
     List<String> features,
@@ -21,7 +24,12 @@ public record DataSpec(
     int classes,
     String key,
     ValidationSpec validation,
-    List<Integer> inputShape) {
+    List<Integer> inputShape,
+    Placement placement,
+    int shuffleBuffer) {
+  /** Rows in a streaming member's shuffle buffer unless {@code data.shuffleBuffer} says otherwise. */
+  public static final int DEFAULT_SHUFFLE_BUFFER = 16384;
+
   public DataSpec {
     InvalidInputException.check(features != null && !features.isEmpty(), "data.features must name at least one column");
     features = List.copyOf(features);
@@ -41,6 +49,20 @@ public record DataSpec(
             inputShape.get(i) >= 1, "data.inputShape[%d] must be >= 1, found %d", i, inputShape.get(i));
       }
     }
+    InvalidInputException.check(placement != null, "data.placement must be given: copy | stream");
+    if (placement == Placement.COPY) {
+      InvalidInputException.check(shuffleBuffer == 0,
+          "data.shuffleBuffer applies only to data.placement: stream (the copy placement shuffles each member's "
+              + "whole copy), found %d", shuffleBuffer);
+    } else {
+      InvalidInputException.check(shuffleBuffer >= 1, "data.shuffleBuffer must be >= 1 row, found %d", shuffleBuffer);
+    }
+  }
+
+  /** The columns with the copy placement (every spec before {@code data.placement} existed). */
+  public DataSpec(List<String> features, String label, int classes, String key, ValidationSpec validation,
+      List<Integer> inputShape) {
+    this(features, label, classes, key, validation, inputShape, Placement.COPY, 0);
   }
 
   static final String FEATURES = "features";
@@ -49,8 +71,11 @@ public record DataSpec(
   static final String KEY = "key";
   static final String VALIDATION = "validation";
   static final String INPUT_SHAPE = "inputShape";
+  static final String PLACEMENT = "placement";
+  static final String SHUFFLE_BUFFER = "shuffleBuffer";
   /** The keys under {@code data}, in canonical order. */
-  static final List<String> KEYS = List.of(FEATURES, LABEL, CLASSES, KEY, VALIDATION, INPUT_SHAPE);
+  static final List<String> KEYS =
+      List.of(FEATURES, LABEL, CLASSES, KEY, VALIDATION, INPUT_SHAPE, PLACEMENT, SHUFFLE_BUFFER);
 
   /** Reads {@code data}; {@code classes} is required for classification. */
   static DataSpec read(SpecNode d, boolean classification) {
@@ -60,7 +85,9 @@ public record DataSpec(
     String key = d.string(KEY, null, false);
     ValidationSpec validation = ValidationSpec.read(d.obj(VALIDATION, ValidationSpec.KEYS));
     List<Integer> inputShape = d.has(INPUT_SHAPE) ? d.intList(INPUT_SHAPE) : null;
-    return new DataSpec(features, label, classes, key, validation, inputShape);
+    Placement placement = d.choice(PLACEMENT, Placement.class, Placement.COPY, false);
+    int buffer = d.integer(SHUFFLE_BUFFER, placement == Placement.STREAM ? DEFAULT_SHUFFLE_BUFFER : 0, false);
+    return new DataSpec(features, label, classes, key, validation, inputShape, placement, buffer);
   }
 
   /** Writes every key with its value; {@code classes} only for classification (regression has 0). */
@@ -78,6 +105,10 @@ public record DataSpec(
     if (inputShape != null) {
       ArrayNode shape = o.putArray(INPUT_SHAPE);
       inputShape.forEach(shape::add);
+    }
+    if (placement == Placement.STREAM) { // copy is left out: specs written before placement existed keep their JSON
+      o.put(PLACEMENT, "stream");
+      o.put(SHUFFLE_BUFFER, shuffleBuffer);
     }
   }
 

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  *
  * <p>Cross-section rules checked here: classification needs {@code data.classes >= 2} and regression takes none;
  * {@code ensemble.temperature} is for classification only; the cnn preset needs {@code data.inputShape};
- * {@code ensemble.mcDropoutSamples > 0} needs {@code network.dropout > 0} for the presets.
+ * {@code ensemble.mcDropoutSamples > 0} needs {@code network.dropout > 0} for the presets;
+ * {@code training.checkpointEveryRows} needs {@code data.placement: stream}.
  */
 public record EnsembleSpec(
     String name,
@@ -59,11 +60,18 @@ public record EnsembleSpec(
         ensemble.mcDropoutSamples() == 0 || network.type() == NetworkType.DL4J_JSON || network.dropout() > 0,
         "ensemble.mcDropoutSamples = %d needs network.dropout > 0, found %s",
         ensemble.mcDropoutSamples(), network.dropout());
+    InvalidInputException.check(
+        training.checkpointEveryRows() == 0 || data.placement() == Placement.STREAM,
+        "training.checkpointEveryRows (%d) applies only to data.placement: stream; the copy placement checkpoints at "
+            + "epoch boundaries", training.checkpointEveryRows());
     if (ensemble.hyperDeep() != null) {
       ensemble.hyperDeep().check(network, training, ensemble);
     }
     if (ensemble.swag() != null) {
       checkSwag(task, network, training);
+      InvalidInputException.check(data.placement() == Placement.COPY,
+          "ensemble.swag does not combine with data.placement: stream yet (its snapshots are taken at fixed minibatches"
+              + " of an epoch whose length a stream learns only as it reads); use data.placement: copy");
     }
   }
 
@@ -119,7 +127,7 @@ public record EnsembleSpec(
     TrainingSpec t = training;
     return new EnsembleSpec(name, task, data, network,
         new TrainingSpec(t.optimizer(), t.learningRate(), t.schedule(), t.weightDecay(), t.batchSize(), epochs,
-            t.earlyStoppingPatience()),
+            t.earlyStoppingPatience(), t.checkpointEveryRows()),
         ensemble, resources);
   }
 

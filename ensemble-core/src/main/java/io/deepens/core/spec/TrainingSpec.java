@@ -16,6 +16,9 @@ import java.util.List;
  * @param epochs passes over the member's rows, >= 1
  * @param earlyStoppingPatience epochs without improvement of validation NLL before stopping (the best epoch's
  *     parameters are restored); 0 turns early stopping off
+ * @param checkpointEveryRows with {@code data.placement: stream}, also checkpoint within an epoch after every this
+ *     many rows (a retried member replays its epoch's stream up to the checkpoint without training); 0 (the
+ *     default) checkpoints at epoch boundaries only. Must be 0 with the copy placement.
  */
 public record TrainingSpec(
     Optimizer optimizer,
@@ -24,7 +27,8 @@ public record TrainingSpec(
     double weightDecay,
     int batchSize,
     int epochs,
-    int earlyStoppingPatience) {
+    int earlyStoppingPatience,
+    long checkpointEveryRows) {
   public TrainingSpec {
     InvalidInputException.check(optimizer != null, "training.optimizer must be given");
     InvalidInputException.check(
@@ -41,6 +45,14 @@ public record TrainingSpec(
     InvalidInputException.check(
         earlyStoppingPatience >= 0,
         "training.earlyStopping.patience must be >= 0 (0 = off), found %d", earlyStoppingPatience);
+    InvalidInputException.check(checkpointEveryRows >= 0,
+        "training.checkpointEveryRows must be >= 0 (0 = at epoch boundaries only), found %d", checkpointEveryRows);
+  }
+
+  /** Without mid-epoch checkpoints (every spec before {@code training.checkpointEveryRows} existed). */
+  public TrainingSpec(Optimizer optimizer, double learningRate, ScheduleSpec schedule, double weightDecay,
+      int batchSize, int epochs, int earlyStoppingPatience) {
+    this(optimizer, learningRate, schedule, weightDecay, batchSize, epochs, earlyStoppingPatience, 0L);
   }
 
   static final String OPTIMIZER = "optimizer";
@@ -51,9 +63,10 @@ public record TrainingSpec(
   static final String EPOCHS = "epochs";
   static final String EARLY_STOPPING = "earlyStopping";
   static final String PATIENCE = "patience";
+  static final String CHECKPOINT_EVERY_ROWS = "checkpointEveryRows";
   /** The keys under {@code training}, in canonical order. */
-  static final List<String> KEYS =
-      List.of(OPTIMIZER, LEARNING_RATE, SCHEDULE, WEIGHT_DECAY, BATCH_SIZE, EPOCHS, EARLY_STOPPING);
+  static final List<String> KEYS = List.of(OPTIMIZER, LEARNING_RATE, SCHEDULE, WEIGHT_DECAY, BATCH_SIZE, EPOCHS,
+      EARLY_STOPPING, CHECKPOINT_EVERY_ROWS);
 
   static TrainingSpec read(SpecNode t) {
     Optimizer optimizer = t.choice(OPTIMIZER, Optimizer.class, Optimizer.ADAM, false);
@@ -63,7 +76,9 @@ public record TrainingSpec(
     int batchSize = t.integer(BATCH_SIZE, 128, false);
     int epochs = t.integer(EPOCHS, 10, false);
     int patience = t.obj(EARLY_STOPPING, List.of(PATIENCE)).integer(PATIENCE, 0, false);
-    return new TrainingSpec(optimizer, learningRate, schedule, weightDecay, batchSize, epochs, patience);
+    long checkpointEveryRows = t.lng(CHECKPOINT_EVERY_ROWS, 0L);
+    return new TrainingSpec(optimizer, learningRate, schedule, weightDecay, batchSize, epochs, patience,
+        checkpointEveryRows);
   }
 
   void write(ObjectNode o) {
@@ -74,6 +89,9 @@ public record TrainingSpec(
     o.put(BATCH_SIZE, batchSize);
     o.put(EPOCHS, epochs);
     o.putObject(EARLY_STOPPING).put(PATIENCE, earlyStoppingPatience);
+    if (checkpointEveryRows > 0) { // left out at 0: specs written before the key existed keep their JSON
+      o.put(CHECKPOINT_EVERY_ROWS, checkpointEveryRows);
+    }
   }
 
   /** The learning rate of epoch {@code epoch} (0-based). */

@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * A member's state at an epoch boundary: everything {@link MemberTrainer} needs to continue so that the final
+ * A member's state at an epoch boundary, or with the streaming placement also within an epoch: everything {@link MemberTrainer} needs to continue so that the final
  * parameters are bit-identical to an uninterrupted run. The network (with its updater state, iteration and epoch
  * counters) is a DL4J ModelSerializer zip; the best parameters are raw float32 values (little-endian).
  *
@@ -22,7 +22,9 @@ import java.util.List;
  * int epochsWithoutImprovement, boolean stopped, then
  * three length-prefixed blocks (int length, −1 for absent): history JSON (UTF-8), model zip, best parameters.
  * Version 2 (written only when a member collects SWAG moments; without them the bytes are version 1's) adds a
- * fourth block: the {@link SwagMoments} bytes.
+ * fourth block: the {@link SwagMoments} bytes. Version 3 (written only for a checkpoint within an epoch, streaming
+ * placement) has that fourth block (length −1 without moments) and then long rowsInEpoch and the long bits of
+ * lossSumInEpoch. Epoch-boundary checkpoints without SWAG keep version 1's bytes; all three versions are read.
  *
  * @param member member index
  * @param specSha256 {@link io.deepens.core.spec.EnsembleSpec#sha256()} of the spec being trained: a checkpoint is
@@ -36,6 +38,9 @@ import java.util.List;
  * @param model the network after epoch k−1, ModelSerializer bytes with updater state
  * @param bestParams the parameters after {@code bestEpoch} (float32 little-endian), or null when not tracked
  * @param swagMoments {@link SwagMoments#toBytes()} after epoch k−1 when SWAG epochs have begun, else null
+ * @param rowsInEpoch rows of epoch {@code epochsCompleted} already trained on (streaming placement; 0 at an epoch
+ *     boundary): the member resumes by replaying that epoch's stream past them without training
+ * @param lossSumInEpoch the sum of minibatch loss × rows over those rows (0 at an epoch boundary)
  */
 public record MemberCheckpoint(
     int member,
@@ -48,16 +53,35 @@ public record MemberCheckpoint(
     List<EpochMetrics> history,
     byte[] model,
     byte[] bestParams,
-    byte[] swagMoments) {
+    byte[] swagMoments,
+    long rowsInEpoch,
+    double lossSumInEpoch) {
   private static final int MAGIC = 0x4450434B; // "DPCK"
   private static final int VERSION = 1;
   private static final int VERSION_SWAG = 2;
+  private static final int VERSION_WITHIN_EPOCH = 3;
 
-  /** A checkpoint without SWAG moments. */
+  /** A checkpoint at an epoch boundary without SWAG moments. */
   public MemberCheckpoint(int member, String specSha256, int epochsCompleted, int bestEpoch, double bestMetric,
       int epochsWithoutImprovement, boolean stopped, List<EpochMetrics> history, byte[] model, byte[] bestParams) {
     this(member, specSha256, epochsCompleted, bestEpoch, bestMetric, epochsWithoutImprovement, stopped, history,
-        model, bestParams, null);
+        model, bestParams, null, 0L, 0.0);
+  }
+
+  /** A checkpoint at an epoch boundary, with SWAG moments or null. */
+  public MemberCheckpoint(int member, String specSha256, int epochsCompleted, int bestEpoch, double bestMetric,
+      int epochsWithoutImprovement, boolean stopped, List<EpochMetrics> history, byte[] model, byte[] bestParams,
+      byte[] swagMoments) {
+    this(member, specSha256, epochsCompleted, bestEpoch, bestMetric, epochsWithoutImprovement, stopped, history,
+        model, bestParams, swagMoments, 0L, 0.0);
+  }
+
+  /** A checkpoint within an epoch of a streaming member (no SWAG moments). */
+  public MemberCheckpoint(int member, String specSha256, int epochsCompleted, int bestEpoch, double bestMetric,
+      int epochsWithoutImprovement, boolean stopped, List<EpochMetrics> history, byte[] model, byte[] bestParams,
+      long rowsInEpoch, double lossSumInEpoch) {
+    this(member, specSha256, epochsCompleted, bestEpoch, bestMetric, epochsWithoutImprovement, stopped, history,
+        model, bestParams, null, rowsInEpoch, lossSumInEpoch);
   }
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -70,6 +94,12 @@ public record MemberCheckpoint(
         history.size() == epochsCompleted,
         "a checkpoint after %d epochs needs %d history entries, found %d", epochsCompleted, epochsCompleted,
         history.size());
+    InvalidInputException.check(rowsInEpoch >= 0, "rowsInEpoch must be >= 0, found %d", rowsInEpoch);
+  }
+
+  /** True for a checkpoint taken within an epoch (streaming placement). */
+  public boolean withinEpoch() {
+    return rowsInEpoch > 0;
   }
 
   public byte[] toBytes() {
@@ -77,7 +107,7 @@ public record MemberCheckpoint(
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(model.length + 1024);
       DataOutputStream out = new DataOutputStream(bytes);
       out.writeInt(MAGIC);
-      out.writeInt(swagMoments == null ? VERSION : VERSION_SWAG);
+      out.writeInt(withinEpoch() ? VERSION_WITHIN_EPOCH : swagMoments != null ? VERSION_SWAG : VERSION);
       out.writeInt(member);
       out.writeUTF(specSha256);
       out.writeInt(epochsCompleted);
@@ -88,8 +118,12 @@ public record MemberCheckpoint(
       writeBlock(out, JSON.writeValueAsBytes(history));
       writeBlock(out, model);
       writeBlock(out, bestParams);
-      if (swagMoments != null) {
+      if (withinEpoch() || swagMoments != null) {
         writeBlock(out, swagMoments);
+      }
+      if (withinEpoch()) {
+        out.writeLong(rowsInEpoch);
+        out.writeLong(Double.doubleToRawLongBits(lossSumInEpoch));
       }
       out.flush();
       return bytes.toByteArray();
@@ -106,9 +140,9 @@ public record MemberCheckpoint(
         throw new DeepensException(String.format("not a deepens member checkpoint (magic 0x%08X)", magic));
       }
       int version = in.readInt();
-      if (version != VERSION && version != VERSION_SWAG) {
+      if (version != VERSION && version != VERSION_SWAG && version != VERSION_WITHIN_EPOCH) {
         throw new DeepensException("unsupported member checkpoint version " + version + " (this build reads "
-            + VERSION + " and " + VERSION_SWAG + ")");
+            + VERSION + ", " + VERSION_SWAG + " and " + VERSION_WITHIN_EPOCH + ")");
       }
       int member = in.readInt();
       String specSha256 = in.readUTF();
@@ -122,9 +156,15 @@ public record MemberCheckpoint(
           new String(historyJson, StandardCharsets.UTF_8), new TypeReference<List<EpochMetrics>>() {});
       byte[] model = readBlock(in);
       byte[] best = readBlock(in);
-      byte[] swag = version == VERSION_SWAG ? readBlock(in) : null;
-      return new MemberCheckpoint(
-          member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model, best, swag);
+      byte[] swag = version >= VERSION_SWAG ? readBlock(in) : null;
+      long rowsInEpoch = 0;
+      double lossSum = 0;
+      if (version == VERSION_WITHIN_EPOCH) {
+        rowsInEpoch = in.readLong();
+        lossSum = Double.longBitsToDouble(in.readLong());
+      }
+      return new MemberCheckpoint(member, specSha256, epochs, bestEpoch, bestMetric, counter, stopped, history, model,
+          best, swag, rowsInEpoch, lossSum);
     } catch (IOException e) {
       throw new DeepensException("cannot decode a member checkpoint: " + e.getMessage(), e);
     }

@@ -12,6 +12,8 @@ import io.deepens.core.spec.NetworkType;
 import io.deepens.core.spec.SwagSpec;
 import io.deepens.core.spec.Task;
 import io.deepens.core.spec.TrainingSpec;
+import io.deepens.core.stream.EpochRows;
+import io.deepens.core.stream.RowStream;
 import io.deepens.core.lean.CnnTrainingStep;
 import io.deepens.core.lean.LeanPath;
 import io.deepens.core.lean.LeanStep;
@@ -44,6 +46,14 @@ import org.slf4j.LoggerFactory;
  * the learning-rate schedule) is set to e. Everything an epoch needs therefore depends only on (seed, member, e)
  * and the state saved in the previous epoch's {@link MemberCheckpoint}: resuming after epoch k gives parameters
  * bit-identical to an uninterrupted run on the same platform, backend and thread count.
+ *
+ * <p>With {@code data.placement: stream} the rows come from a {@link RowStream} instead ({@link #train(EnsembleSpec,
+ * int, RowStream, Checkpointer, EpochListener)}): epoch e's minibatches are the stream's rows of epoch e in its
+ * order (every minibatch full but the epoch's last), ND4J's RNG is reseeded before every minibatch from
+ * {@code derive(seed, member, STREAM_DROPOUT, e)} and the minibatch number, and with
+ * {@code training.checkpointEveryRows} > 0 the member also checkpoints within the epoch (rows trained on and
+ * their loss sum): a resumed member replays the epoch's stream past those rows without training, so its parameters
+ * are bit-identical to an undisturbed run's.
  *
  * <p>Every epoch: training loss (mean minibatch loss), validation NLL and accuracy (classification) or RMSE and
  * Gaussian NLL (regression), a checkpoint, then the listener. Early stopping (patience > 0) monitors validation NLL
@@ -125,7 +135,31 @@ public final class MemberTrainer {
     Checkpointer store = checkpointer == null ? Checkpointer.NONE : checkpointer;
     EpochListener hear = listener == null ? EpochListener.NONE : listener;
     setThreads(spec.resources().threadsPerMember());
-    return new Run(spec, member, train, validation, store, hear).run();
+    return new Run(spec, member, train, validation, null, store, hear).run();
+  }
+
+  /**
+   * Trains member {@code member} on a stream of rows ({@code data.placement: stream}); validation rows come from the
+   * stream.
+   *
+   * @param checkpointer where checkpoints go; {@link Checkpointer#NONE} for none (null means NONE)
+   * @param listener hears about every epoch (null means none)
+   */
+  public static MemberResult train(
+      EnsembleSpec spec,
+      int member,
+      RowStream stream,
+      Checkpointer checkpointer,
+      EpochListener listener) {
+    InvalidInputException.check(spec != null, "spec must be given");
+    InvalidInputException.check(
+        member >= 0 && member < spec.ensemble().members(),
+        "member must be in 0..%d (ensemble.members - 1), found %d", spec.ensemble().members() - 1, member);
+    InvalidInputException.check(stream != null, "member %d has no row stream", member);
+    Checkpointer store = checkpointer == null ? Checkpointer.NONE : checkpointer;
+    EpochListener hear = listener == null ? EpochListener.NONE : listener;
+    setThreads(spec.resources().threadsPerMember());
+    return new Run(spec, member, null, null, stream, store, hear).run();
   }
 
   /**
@@ -222,7 +256,9 @@ public final class MemberTrainer {
     private final TrainingSpec t;
     private final int member;
     private final TrainingSet train;
-    private final TrainingSet validation;
+    private TrainingSet validation;
+    private final RowStream stream; // null: the rows are train (copy placement)
+    private boolean validationRead; // stream: validation has been taken from the stream
     private final Checkpointer checkpointer;
     private final EpochListener listener;
     private final long seed;
@@ -237,6 +273,8 @@ public final class MemberTrainer {
     private double bestMetric = Double.POSITIVE_INFINITY;
     private int counter;
     private boolean stopped;
+    private long resumeRows; // stream: rows of epoch start already trained on (mid-epoch checkpoint)
+    private double resumeLossSum;
     private INDArray bestParams;
     private final List<EpochMetrics> history = new ArrayList<>();
     private String divergence;
@@ -251,20 +289,21 @@ public final class MemberTrainer {
     private Batch full;
     private Batch tail;
 
-    Run(EnsembleSpec spec, int member, TrainingSet train, TrainingSet validation, Checkpointer checkpointer,
-        EpochListener listener) {
+    Run(EnsembleSpec spec, int member, TrainingSet train, TrainingSet validation, RowStream stream,
+        Checkpointer checkpointer, EpochListener listener) {
       this.spec = spec;
       this.t = spec.training();
       this.member = member;
       this.train = train;
       this.validation = validation == null || validation.numRows() == 0 ? null : validation;
+      this.stream = stream;
       this.checkpointer = checkpointer;
       this.listener = listener;
       this.seed = spec.ensemble().seed();
       this.specSha256 = spec.sha256();
       this.classification = spec.task() == Task.CLASSIFICATION;
       this.classes = spec.data().classes();
-      this.numFeatures = train.numFeatures();
+      this.numFeatures = stream != null ? stream.numFeatures() : train.numFeatures();
       this.swag = spec.ensemble().swag();
       this.totalEpochs = spec.totalEpochs();
     }
@@ -274,12 +313,22 @@ public final class MemberTrainer {
       return epoch >= t.epochs() && swag != null ? swag.learningRate() : t.learningRateAt(epoch);
     }
 
+    /** The validation rows, or null for none; a stream's are read when first needed. */
+    private TrainingSet validation() {
+      if (stream != null && !validationRead) {
+        TrainingSet v = stream.validation();
+        validation = v == null || v.numRows() == 0 ? null : v;
+        validationRead = true;
+      }
+      return validation;
+    }
+
     MemberResult run() {
       restoreOrBuild();
-      int n = train.numRows();
-      int bs = Math.min(t.batchSize(), n);
+      int n = stream == null ? train.numRows() : 0;
+      int bs = stream == null ? Math.min(t.batchSize(), n) : t.batchSize();
       full = new Batch(bs);
-      tail = n % bs == 0 ? null : new Batch(n % bs);
+      tail = stream != null || n % bs == 0 ? null : new Batch(n % bs);
       int[] perm = new int[n];
       LeanPath.Choice<LeanStep> choice = leanStep(bs);
       LeanStep fast = choice.lean();
@@ -308,37 +357,44 @@ public final class MemberTrainer {
           }
         }
         net.setEpochCount(epoch);
-        Nd4j.getRandom().setSeed(Seeds.derive(seed, member, SeedPurpose.DROPOUT, epoch));
-        permutation(perm, Seeds.derive(seed, member, SeedPurpose.SHUFFLE, epoch));
         double lossSum = 0;
-        if (fast != null) {
-          fast.begin();
-        }
-        for (int b0 = 0; b0 < n; b0 += bs) {
-          int m = Math.min(bs, n - b0);
-          Batch batch = m == bs ? full : tail;
-          batch.fill(perm, b0);
-          double s;
+        long epochRows = n;
+        if (stream != null) {
+          double[] sumAndRows = streamEpoch(epoch, bs, fast);
+          lossSum = sumAndRows[0];
+          epochRows = (long) sumAndRows[1];
+        } else {
+          Nd4j.getRandom().setSeed(Seeds.derive(seed, member, SeedPurpose.DROPOUT, epoch));
+          permutation(perm, Seeds.derive(seed, member, SeedPurpose.SHUFFLE, epoch));
           if (fast != null) {
-            s = fast.step(batch.features, batch.labelStage, m);
-          } else {
-            net.fit(batch.dataSet);
-            s = net.score();
+            fast.begin();
           }
-          if (!Double.isFinite(s)) {
-            divergence = String.format(java.util.Locale.ROOT,
-                "training loss became %s at epoch %d, minibatch %d (learning rate %s)", s, epoch, b0 / bs,
-                rateAt(epoch));
-            break;
+          for (int b0 = 0; b0 < n; b0 += bs) {
+            int m = Math.min(bs, n - b0);
+            Batch batch = m == bs ? full : tail;
+            batch.fill(perm, b0);
+            double s;
+            if (fast != null) {
+              s = fast.step(batch.features, batch.labelStage, m);
+            } else {
+              net.fit(batch.dataSet);
+              s = net.score();
+            }
+            if (!Double.isFinite(s)) {
+              divergence = String.format(java.util.Locale.ROOT,
+                  "training loss became %s at epoch %d, minibatch %d (learning rate %s)", s, epoch, b0 / bs,
+                  rateAt(epoch));
+              break;
+            }
+            lossSum += s * m;
+            if (swagEpoch && b0 / bs + 1 == (int) ((long) snapshot * batches / swag.snapshotsPerEpoch())) {
+              moments.collect(((MlpTrainingStep) fast).parameters());
+              snapshot++;
+            }
           }
-          lossSum += s * m;
-          if (swagEpoch && b0 / bs + 1 == (int) ((long) snapshot * batches / swag.snapshotsPerEpoch())) {
-            moments.collect(((MlpTrainingStep) fast).parameters());
-            snapshot++;
+          if (fast != null) {
+            fast.end(); // Adam moments back into the network's updater state before checkpoint / evaluation
           }
-        }
-        if (fast != null) {
-          fast.end(); // Adam moments back into the network's updater state before checkpoint / evaluation
         }
         if (divergence == null && !finite(net.params())) {
           divergence = "parameters became NaN or infinite at epoch " + epoch;
@@ -360,7 +416,7 @@ public final class MemberTrainer {
           break;
         }
         // Regression: DL4J's score is the NLL of standardised targets; log s converts it to target units.
-        double trainLoss = lossSum / n + (gaussian == null ? 0 : gaussian.nllOffset());
+        double trainLoss = lossSum / epochRows + (gaussian == null ? 0 : gaussian.nllOffset());
         double monitored = ev == null ? trainLoss : ev.nll;
         if (monitored < bestMetric) {
           bestMetric = monitored;
@@ -393,10 +449,81 @@ public final class MemberTrainer {
       return finish();
     }
 
+    /**
+     * One epoch of the stream: minibatches of its rows in order, each after reseeding ND4J's RNG from the epoch's
+     * seed and the minibatch number; checkpoints within the epoch every {@code training.checkpointEveryRows}
+     * rows. A member resumed within this epoch replays its first rows without training. Returns {loss sum, rows}.
+     */
+    private double[] streamEpoch(int epoch, int bs, LeanStep fast) {
+      long skip = epoch == start ? resumeRows : 0;
+      double lossSum = epoch == start ? resumeLossSum : 0;
+      long every = t.checkpointEveryRows();
+      long dropoutSeed = Seeds.derive(seed, member, SeedPurpose.STREAM_DROPOUT, epoch);
+      long rows = 0;
+      try (EpochRows in = stream.epoch(epoch)) {
+        for (; rows < skip; rows++) {
+          if (!in.next()) {
+            throw new DeepensException(String.format(java.util.Locale.ROOT, "member %d's checkpoint is %d rows "
+                + "into epoch %d but the epoch has only %d rows now: the table changed since the checkpoint; train "
+                + "again with a new run id", member, skip, epoch, rows));
+          }
+        }
+        long batchNo = skip / bs;
+        long lastCheckpoint = skip;
+        if (fast != null) {
+          fast.begin();
+        }
+        while (true) {
+          int m = full.fill(in);
+          if (m == 0) {
+            break;
+          }
+          Batch batch = m == bs ? full : full.head(m);
+          Nd4j.getRandom().setSeed(Seeds.mix64(dropoutSeed + batchNo * Seeds.GAMMA));
+          double s;
+          if (fast != null) {
+            s = fast.step(batch.features, batch.labelStage, m);
+          } else {
+            net.fit(batch.dataSet);
+            s = net.score();
+          }
+          if (!Double.isFinite(s)) {
+            divergence = String.format(java.util.Locale.ROOT,
+                "training loss became %s at epoch %d, minibatch %d (learning rate %s)", s, epoch, batchNo,
+                t.learningRateAt(epoch));
+            break;
+          }
+          lossSum += s * m;
+          rows += m;
+          batchNo++;
+          if (every > 0 && rows - lastCheckpoint >= every) {
+            if (fast != null) {
+              fast.end();
+            }
+            checkpointer.save(member, new MemberCheckpoint(member, specSha256, epoch, bestEpoch, bestMetric, counter,
+                stopped, history, MemberModels.toBytes(net),
+                bestParams == null ? null : MemberModels.paramBytes(bestParams), rows, lossSum));
+            if (fast != null) {
+              fast.begin();
+            }
+            lastCheckpoint = rows;
+          }
+        }
+        if (fast != null) {
+          fast.end(); // Adam moments back into the network's updater state before checkpoint / evaluation
+        }
+      }
+      if (rows == 0) {
+        throw new InvalidInputException("member " + member + " has no training rows");
+      }
+      return new double[] {lossSum, rows};
+    }
+
     private void restoreOrBuild() {
       Optional<MemberCheckpoint> cp = checkpointer.latest(member);
       if (cp.isEmpty()) {
-        double[] scaling = classification ? new double[] {0, 1} : targetScaling(train);
+        double[] scaling = classification ? new double[] {0, 1}
+            : stream != null ? stream.targetScaling() : targetScaling(train);
         net = NetworkFactory.build(
             spec, numFeatures, Seeds.derive(seed, member, SeedPurpose.INIT, 0), scaling[0], scaling[1]);
         gaussian = NetworkFactory.gaussianLoss(net);
@@ -430,6 +557,16 @@ public final class MemberTrainer {
       stopped = c.stopped();
       history.addAll(c.history());
       bestParams = c.bestParams() == null ? null : MemberModels.paramsFromBytes(c.bestParams());
+      if (c.withinEpoch()) {
+        if (stream == null) {
+          throw new DeepensException("member " + member + "'s checkpoint is " + c.rowsInEpoch() + " rows into epoch "
+              + start + ", which only the streaming placement writes, but this run copies the rows; use a new run id");
+        }
+        resumeRows = c.rowsInEpoch();
+        resumeLossSum = c.lossSumInEpoch();
+        LOG.info("member {} resumes {} rows into epoch {} from its checkpoint", member, resumeRows, start);
+        return;
+      }
       LOG.info("member {} resumes after epoch {} from its checkpoint", member, start);
     }
 
@@ -459,8 +596,8 @@ public final class MemberTrainer {
           start,
           bestEpoch,
           history,
-          train.numRows(),
-          validation == null ? 0 : validation.numRows(),
+          stream != null ? stream.trainRows() : train.numRows(),
+          validation() == null ? 0 : validation().numRows(),
           sha,
           divergence,
           Provenance.current(specSha256),
@@ -497,6 +634,7 @@ public final class MemberTrainer {
 
     /** Metrics over the validation rows in chunks of {@link #EVAL_BATCH}. */
     private Evaluation evaluate() {
+      TrainingSet validation = validation();
       if (validation == null) {
         return null;
       }
@@ -593,6 +731,46 @@ public final class MemberTrainer {
         labels.data().setData(labelStage);
         // The features were written through the host buffer: on a GPU backend, mark the host copy as current.
         Nd4j.getAffinityManager().tagLocation(features, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
+      }
+
+      /** Fills the batch with the stream's next rows (at most {@link #size}); returns how many. */
+      int fill(EpochRows in) {
+        if (classification) {
+          Arrays.fill(labelStage, 0f);
+        }
+        int i = 0;
+        while (i < size && in.next()) {
+          in.copyFeatures(featureBuf, i * numFeatures);
+          float y = in.label();
+          if (classification) {
+            labelStage[i * classes + classIndex(y, (int) Math.min(Integer.MAX_VALUE, in.position() - 1),
+                "training")] = 1f;
+          } else {
+            labelStage[i] = y;
+          }
+          i++;
+        }
+        labels.data().setData(labelStage);
+        Nd4j.getAffinityManager().tagLocation(features, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
+        return i;
+      }
+
+      /** A batch of exactly this batch's first {@code rows} rows (an epoch's last, partial minibatch). */
+      Batch head(int rows) {
+        if (tail == null || tail.size != rows) {
+          tail = new Batch(rows);
+        }
+        int cols = classification ? classes : 1;
+        FloatBuffer src = featureBuf.duplicate();
+        src.position(0).limit(rows * numFeatures);
+        FloatBuffer dst = tail.featureBuf.duplicate();
+        dst.position(0);
+        dst.put(src);
+        System.arraycopy(labelStage, 0, tail.labelStage, 0, rows * cols);
+        tail.labels.data().setData(tail.labelStage);
+        Nd4j.getAffinityManager().tagLocation(tail.features,
+            org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
+        return tail;
       }
     }
   }

@@ -51,6 +51,18 @@ public final class TrainingSet implements AutoCloseable {
     this.order = order;
   }
 
+  /**
+   * A heap set over {@code features} (row-major, at least rows × numFeatures) and {@code labels}, which the set takes
+   * over without copying; row r of the set is stored row {@code order[r]}, or row r when {@code order} is null.
+   */
+  public static TrainingSet wrap(int rows, int numFeatures, float[] features, float[] labels, int[] order) {
+    io.deepens.core.InvalidInputException.check(rows >= 0 && numFeatures >= 1 && features.length >= (long) rows
+        * numFeatures && labels.length >= rows && (order == null || order.length == rows),
+        "arrays of %d features and %d labels cannot hold %d rows of %d features", features.length, labels.length,
+        rows, numFeatures);
+    return new TrainingSet(rows, numFeatures, features, labels, order);
+  }
+
   /** A heap set from arrays (copied); convenient for tests and small data. */
   public static TrainingSet of(float[][] features, float[] labels) {
     if (features.length != labels.length) {

@@ -157,7 +157,8 @@ class SpecLoaderTest {
   void unknownKeyNamesItsPathAndTheAllowedKeys() {
     String msg = error(base().replace("  epochs: 3", "  epochs: 3\n  epoch: 4"));
     assertTrue(msg.startsWith("conf/x.yaml: training.epoch is not a known key"), msg);
-    assertTrue(msg.contains("batchSize, earlyStopping, epochs, learningRate, optimizer, schedule, weightDecay"), msg);
+    assertTrue(msg.contains("batchSize, checkpointEveryRows, earlyStopping, epochs, learningRate, optimizer, schedule, "
+        + "weightDecay"), msg);
     String top = error(base() + "extra: 1\n");
     assertTrue(top.contains("extra is not a known key; allowed keys at the top level"), top);
   }
@@ -182,7 +183,7 @@ class SpecLoaderTest {
         error(base().replace("epochs: 3", "epochs: 2.5")));
     assertEquals("conf/x.yaml: network.type must be one of mlp | cnn | dl4j-json, found \"rnn\"",
         error(base().replace("type: mlp", "type: rnn")));
-    assertEquals("conf/x.yaml: training must be a mapping of keys [batchSize, earlyStopping, epochs, learningRate,"
+    assertEquals("conf/x.yaml: training must be a mapping of keys [batchSize, checkpointEveryRows, earlyStopping, epochs, learningRate,"
         + " optimizer, schedule, weightDecay], found 5", error(base().replace("training:\n  learningRate: 0.01\n"
         + "  epochs: 3", "training: 5")));
   }
@@ -240,5 +241,42 @@ class SpecLoaderTest {
         """, "y");
     assertEquals(s.toJson(), t.toJson());
     assertEquals(s.sha256(), t.sha256());
+  }
+
+  @Test
+  void placementDefaultsToCopyAndKeepsTheCanonicalJsonOfSpecsWithoutIt() {
+    EnsembleSpec copy = SpecLoader.parse(base(), "conf/x.yaml");
+    assertEquals(Placement.COPY, copy.data().placement());
+    assertEquals(0, copy.data().shuffleBuffer());
+    assertEquals(0, copy.training().checkpointEveryRows());
+    assertTrue(!copy.toJson().contains("placement") && !copy.toJson().contains("checkpointEveryRows"), copy.toJson());
+    EnsembleSpec explicitCopy = SpecLoader.parse(base().replace("data:\n", "data:\n  placement: copy\n"), "conf/x.yaml");
+    assertEquals(copy.sha256(), explicitCopy.sha256());
+  }
+
+  @Test
+  void streamPlacementReadsItsBufferAndCheckpointIntervalAndRoundTrips() {
+    EnsembleSpec s = SpecLoader.parse(base().replace("data:\n", "data:\n  placement: stream\n")
+        .replace("  epochs: 3", "  epochs: 3\n  checkpointEveryRows: 5000"), "conf/x.yaml");
+    assertEquals(Placement.STREAM, s.data().placement());
+    assertEquals(DataSpec.DEFAULT_SHUFFLE_BUFFER, s.data().shuffleBuffer());
+    assertEquals(5000, s.training().checkpointEveryRows());
+    EnsembleSpec back = EnsembleSpec.fromJson(s.toJson());
+    assertEquals(s, back);
+    EnsembleSpec b = SpecLoader.parse(base().replace("data:\n", "data:\n  placement: stream\n  shuffleBuffer: 99\n"),
+        "conf/x.yaml");
+    assertEquals(99, b.data().shuffleBuffer());
+  }
+
+  @Test
+  void placementErrorsNameTheKeyAndTheFix() {
+    assertEquals("conf/x.yaml: data.placement must be one of copy | stream, found \"cache\"",
+        error(base().replace("data:\n", "data:\n  placement: cache\n")));
+    assertTrue(error(base().replace("data:\n", "data:\n  shuffleBuffer: 10\n"))
+        .contains("data.shuffleBuffer applies only to data.placement: stream"));
+    assertTrue(error(base().replace("data:\n", "data:\n  placement: stream\n  shuffleBuffer: 0\n"))
+        .contains("data.shuffleBuffer must be >= 1 row, found 0"));
+    assertTrue(error(base().replace("  epochs: 3", "  epochs: 3\n  checkpointEveryRows: 100"))
+        .contains("training.checkpointEveryRows (100) applies only to data.placement: stream"));
   }
 }

@@ -56,6 +56,14 @@ public final class MemberTask implements Serializable {
    * it to a disk the driver cannot see), {@code alter:M} rewrites it with other bytes.
    */
   public static final String MEMBER_FILE_FAULT = "spark.deepens.test.memberFileFault";
+  /**
+   * Spark conf key of the test-only fault hook of the streaming placement: {@code member:epoch:rows} kills the
+   * executor JVM after the first checkpoint within that epoch at or past that many rows, first attempt only.
+   */
+  public static final String KILL_MID_EPOCH = "spark.deepens.test.killMidEpoch";
+  /** Spark conf key: the heap a streaming member may give its validation rows, in MiB. */
+  public static final String VALIDATION_BUDGET_MIB = "spark.deepens.stream.validationBudgetMiB";
+  static final long DEFAULT_VALIDATION_BUDGET_MIB = 512;
 
   final String specJson;
   final String storeUri;
@@ -65,6 +73,10 @@ public final class MemberTask implements Serializable {
   final String killAfterEpoch;
   /** Version of the same store whose members initialise this run's members (warm start), or null. */
   final String warmStartVersion;
+  /** Streaming placement: the validation rows the driver's profile counted (allocation hint), else 0. */
+  int expectedValidationRows;
+  /** Streaming placement: the {@link #KILL_MID_EPOCH} fault, or "". */
+  String killMidEpoch = "";
   /**
    * Per member index, the spec JSON that member trains with (a hyper-deep candidate's or retrained member's own
    * hyperparameters); null, or a null entry, means {@link #specJson}.
@@ -176,58 +188,122 @@ public final class MemberTask implements Serializable {
             out.gpuAddresses.length > 0 ? ", GPU " + String.join(",", out.gpuAddresses) : "");
         ProgressWriter progress = new ProgressWriter(store, runId, member, spec.totalEpochs());
         MemberResult result = MemberTrainer.train(spec, member, trainSet, valSet, checkpointer, progress);
-        long t2 = System.currentTimeMillis();
-        out.trainMillis = t2 - t1;
-        out.status = result.report().status().name();
-        Map<String, Object> report = new java.util.LinkedHashMap<>();
-        report.put("report", result.report());
-        report.put("executorId", out.executorId);
-        report.put("host", out.host);
-        report.put("attempt", out.attempt);
-        report.put("threads", out.threads);
-        report.put("gpuAddresses", List.of(out.gpuAddresses));
-        report.put("gpuBinding", binding);
-        out.reportJson = EnsembleStore.json().writeValueAsString(report);
-        if (result.network() != null && !"DIVERGED".equals(out.status)) {
-          ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-          MemberModels.write(result.network(), result.swag(), bytes);
-          org.apache.hadoop.fs.Path finalPath =
-              new org.apache.hadoop.fs.Path(store.memberRunDir(runId, member), "final.zip");
-          byte[] model = bytes.toByteArray();
-          store.writeAtomically(finalPath, model);
-          out.modelPath = finalPath.toString();
-          out.modelSha256 = Sha256.of(model);
-          memberFileFault(store, finalPath, member, model);
-          int n = valSet.numRows();
-          float[] x = new float[n * numFeatures];
-          for (int i = 0; i < n; i++) {
-            valSet.copyFeatures(i, x, i * numFeatures);
-          }
-          int mc = spec.ensemble().mcDropoutSamples();
-          out.samples = spec.ensemble().componentsPerMember();
-          if (result.swag() != null && n > 0) {
-            // MultiSWAG: the member's components are its S SWAG samples, the same ones scoring draws
-            io.deepens.core.network.MemberNetwork[] draws = MemberModels.swagSamples(result.network(), result.swag(),
-                spec.ensemble().swag().samples(), spec.ensemble().seed(), member);
-            float[][] each = new float[draws.length][];
-            for (int s = 0; s < draws.length; s++) {
-              each[s] = MemberModels.predict(draws[s], x, n, numFeatures);
-            }
-            out.validationOutputs = concat(each);
-          } else {
-            out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
-                : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
-                    Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.MC_VALIDATION, 0)));
-          }
-          out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
-        }
-        out.finishMillis = System.currentTimeMillis() - t2;
+        complete(out, spec, member, result, valSet, store, binding, t1);
       }
     } finally {
       train.close(); // deletes the file of a builder that was never built (rows refused, or a failure on the way)
       val.close();
       deleteQuietly(spill);
     }
+    return List.of(out).iterator();
+  }
+
+  /**
+   * After training: the member's report, its final model in the store, its outputs on the validation rows (whose
+   * keys and labels the caller has set); {@code t1} is when training began.
+   */
+  private void complete(MemberOutcome out, EnsembleSpec spec, int member, MemberResult result, TrainingSet valSet,
+      EnsembleStore store, GpuBinding binding, long t1) throws IOException {
+    long t2 = System.currentTimeMillis();
+    out.trainMillis = t2 - t1;
+    out.status = result.report().status().name();
+    Map<String, Object> report = new java.util.LinkedHashMap<>();
+    report.put("report", result.report());
+    report.put("executorId", out.executorId);
+    report.put("host", out.host);
+    report.put("attempt", out.attempt);
+    report.put("threads", out.threads);
+    report.put("gpuAddresses", List.of(out.gpuAddresses));
+    report.put("gpuBinding", binding);
+    out.reportJson = EnsembleStore.json().writeValueAsString(report);
+    if (result.network() != null && !"DIVERGED".equals(out.status)) {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      MemberModels.write(result.network(), result.swag(), bytes);
+      org.apache.hadoop.fs.Path finalPath =
+          new org.apache.hadoop.fs.Path(store.memberRunDir(runId, member), "final.zip");
+      byte[] model = bytes.toByteArray();
+      store.writeAtomically(finalPath, model);
+      out.modelPath = finalPath.toString();
+      out.modelSha256 = Sha256.of(model);
+      memberFileFault(store, finalPath, member, model);
+      int n = valSet.numRows();
+      int mc = spec.ensemble().mcDropoutSamples();
+      out.samples = spec.ensemble().componentsPerMember();
+      if (result.swag() != null && n > 0) {
+        // MultiSWAG: the member's components are its S SWAG samples, the same ones scoring draws
+        float[] x = new float[n * numFeatures];
+        for (int i = 0; i < n; i++) {
+          valSet.copyFeatures(i, x, i * numFeatures);
+        }
+        io.deepens.core.network.MemberNetwork[] draws = MemberModels.swagSamples(result.network(), result.swag(),
+            spec.ensemble().swag().samples(), spec.ensemble().seed(), member);
+        float[][] each = new float[draws.length][];
+        for (int s = 0; s < draws.length; s++) {
+          each[s] = MemberModels.predict(draws[s], x, n, numFeatures);
+        }
+        out.validationOutputs = concat(each);
+      } else if (spec.data().placement() == io.deepens.core.spec.Placement.STREAM && mc == 0 && n > 0) {
+        // streaming: the validation rows are already the member's largest allocation; predict them in chunks
+        // instead of copying them whole once more
+        out.validationOutputs = predictInChunks(result.network(), valSet, spec.outputs());
+      } else {
+        float[] x = new float[n * numFeatures];
+        for (int i = 0; i < n; i++) {
+          valSet.copyFeatures(i, x, i * numFeatures);
+        }
+        out.validationOutputs = mc == 0 || n == 0 ? MemberModels.predict(result.network(), x, n, numFeatures)
+            : concat(McDropout.sample(result.network(), x, n, numFeatures, mc,
+                Seeds.derive(spec.ensemble().seed(), member, SeedPurpose.MC_VALIDATION, 0)));
+      }
+      out.outputs = n == 0 ? 0 : out.validationOutputs.length / (n * out.samples);
+    }
+    out.finishMillis = System.currentTimeMillis() - t2;
+  }
+
+  /**
+   * The body of a streaming member's task ({@code data.placement: stream}): no rows arrive; the member reads the
+   * table's splits itself every epoch ({@link MemberStreamRDD}), through its shuffle buffer, and holds only the
+   * validation rows (within {@link #VALIDATION_BUDGET_MIB}).
+   */
+  public Iterator<MemberOutcome> runStream(int member, io.deepens.core.stream.SplitTable train,
+      io.deepens.core.stream.SplitTable validation) throws IOException {
+    long t0 = System.currentTimeMillis();
+    NativeWarmUp.inBackground();
+    EnsembleSpec spec = EnsembleSpec.fromJson(specOf(member));
+    TaskContext tc = TaskContext.get();
+    MemberOutcome out = new MemberOutcome();
+    out.taskStartMillis = t0;
+    out.member = member;
+    out.attempt = tc == null ? 0 : tc.attemptNumber();
+    out.executorId = SparkEnv.get() == null ? "driver" : SparkEnv.get().executorId();
+    out.host = executorHost();
+    out.threads = tc == null ? 1 : Math.max(1, tc.cpus());
+    out.gpuAddresses = gpuAddresses(tc);
+    GpuBinding binding = bindDevice(member, out.gpuAddresses);
+    spec = spec.withResources(new ResourcesSpec(out.threads, spec.resources().gpusPerMember()));
+    long budget = (SparkEnv.get() == null ? DEFAULT_VALIDATION_BUDGET_MIB
+        : SparkEnv.get().conf().getLong(VALIDATION_BUDGET_MIB, DEFAULT_VALIDATION_BUDGET_MIB)) << 20;
+    io.deepens.core.stream.MemberStream stream = new io.deepens.core.stream.MemberStream(train, validation,
+        numFeatures, spec.ensemble().seed(), member, spec.ensemble().bootstrap(), spec.data().shuffleBuffer(), budget,
+        expectedValidationRows);
+    EnsembleStore store = EnsembleStore.open(storeUri, hadoopConf.value());
+    Checkpointer checkpointer = withFaultHook(warmStart(store, spec, new StoreCheckpointer(store, runId)), member,
+        out.attempt);
+    long t1 = System.currentTimeMillis();
+    out.receiveMillis = t1 - t0;
+    LOG.info("member {}: streaming {} splits{} through a buffer of {} rows, {} threads, attempt {}, executor {} on "
+        + "{}", member, train.numSplits(), validation == null ? "" : " (+ " + validation.numSplits()
+        + " validation splits)", spec.data().shuffleBuffer(), out.threads, out.attempt, out.executorId, out.host);
+    ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
+    MemberResult result = MemberTrainer.train(spec, member, stream, checkpointer, progress);
+    out.trainRows = stream.trainRows();
+    TrainingSet valSet = stream.validation();
+    out.validationKeys = stream.validationKeys();
+    out.validationLabels = new float[valSet.numRows()];
+    for (int i = 0; i < out.validationLabels.length; i++) {
+      out.validationLabels[i] = valSet.label(i);
+    }
+    complete(out, spec, member, result, valSet, store, binding, t1);
     return List.of(out).iterator();
   }
 
@@ -310,6 +386,25 @@ public final class MemberTask implements Serializable {
     }
   }
 
+  /** The network's outputs on every row of {@code rows}, {@value #PREDICT_CHUNK} rows at a time. */
+  private float[] predictInChunks(io.deepens.core.network.MemberNetwork net, TrainingSet rows, int outputs) {
+    int n = rows.numRows();
+    float[] all = new float[Math.multiplyExact(n, outputs)];
+    float[] x = new float[Math.min(n, PREDICT_CHUNK) * numFeatures];
+    for (int r0 = 0; r0 < n; r0 += PREDICT_CHUNK) {
+      int m = Math.min(PREDICT_CHUNK, n - r0);
+      for (int i = 0; i < m; i++) {
+        rows.copyFeatures(r0 + i, x, i * numFeatures);
+      }
+      float[] o = MemberModels.predict(net, m == PREDICT_CHUNK ? x : java.util.Arrays.copyOf(x, m * numFeatures), m,
+          numFeatures);
+      System.arraycopy(o, 0, all, r0 * outputs, m * outputs);
+    }
+    return all;
+  }
+
+  private static final int PREDICT_CHUNK = 4096;
+
   private static float[] concat(float[][] passes) {
     int n = passes[0].length;
     float[] all = new float[passes.length * n];
@@ -354,12 +449,15 @@ public final class MemberTask implements Serializable {
   }
 
   private Checkpointer withFaultHook(Checkpointer inner, int member, int attempt) {
-    if (killAfterEpoch == null || killAfterEpoch.isBlank()) {
+    boolean afterEpoch = killAfterEpoch != null && !killAfterEpoch.isBlank();
+    boolean midEpoch = killMidEpoch != null && !killMidEpoch.isBlank();
+    if (!afterEpoch && !midEpoch) {
       return inner;
     }
-    String[] parts = killAfterEpoch.split(":");
+    String[] parts = (afterEpoch ? killAfterEpoch : killMidEpoch).split(":");
     int killMember = Integer.parseInt(parts[0]);
     int killEpoch = Integer.parseInt(parts[1]);
+    long killRows = midEpoch ? Long.parseLong(parts[2]) : 0;
     return new Checkpointer() {
       @Override
       public Optional<MemberCheckpoint> latest(int m) {
@@ -369,9 +467,16 @@ public final class MemberTask implements Serializable {
       @Override
       public void save(int m, MemberCheckpoint checkpoint) {
         inner.save(m, checkpoint);
-        if (m == killMember && attempt == 0 && checkpoint.epochsCompleted() == killEpoch) {
+        if (m == killMember && attempt == 0 && afterEpoch && checkpoint.epochsCompleted() == killEpoch
+            && !checkpoint.withinEpoch()) {
           LOG.warn("test fault hook: killing executor {} after member {} epoch {}",
               SparkEnv.get().executorId(), m, killEpoch);
+          Runtime.getRuntime().halt(137);
+        }
+        if (m == killMember && attempt == 0 && midEpoch && checkpoint.epochsCompleted() == killEpoch
+            && checkpoint.rowsInEpoch() >= killRows) {
+          LOG.warn("test fault hook: killing executor {} in member {} epoch {} after {} rows",
+              SparkEnv.get().executorId(), m, killEpoch, checkpoint.rowsInEpoch());
           Runtime.getRuntime().halt(137);
         }
       }

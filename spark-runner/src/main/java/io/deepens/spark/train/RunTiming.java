@@ -22,10 +22,15 @@ import java.util.Locale;
  * and the part of that spent waiting for the next input row ({@code tableTasksReadMillis}: Spark's reader opening,
  * decompressing and decoding the files, which any trainer of this table pays); {@code tableReadMillis} is the table
  * pass's wall time in that proportion, the rest of it being the profile, the copies and Spark's shuffle writer.
+ *
+ * <p>{@code placement} is the spec's {@code data.placement}; {@code shuffleWriteBytes} is what Spark's task metrics
+ * count as shuffle writes in the run's jobs (table pass and member stage): about members × the table with
+ * {@code copy}, 0 with {@code stream}. With {@code stream} the table pass only profiles the table and the members'
+ * {@code receiveMillis} is their set-up, since they read the table while they train.
  */
 public record RunTiming(long startMillis, long prepareMillis, long tablePassMillis, long tableTasksMillis,
     long tableTasksReadMillis, long tableReadMillis, long checkMillis, long memberStageMillis,
-    List<Member> members) {
+    List<Member> members, String placement, long shuffleWriteBytes) {
 
   /** One member's share; {@code taskStartMillis} counts from the member stage's start. */
   public record Member(int member, String executorId, String host, long taskStartMillis, long receiveMillis,
@@ -40,7 +45,8 @@ public record RunTiming(long startMillis, long prepareMillis, long tablePassMill
    *     the member stage started, {@code tTrained} the driver had every member's outcome (wall clock millis)
    */
   static RunTiming of(long tBegin, long tMap, long tMapped, long tMembers, long tTrained,
-      List<MemberOutcome> outcomes, long tableReadNanos, long tablePassNanos) {
+      List<MemberOutcome> outcomes, long tableReadNanos, long tablePassNanos, String placement,
+      long shuffleWriteBytes) {
     List<Member> members = outcomes.stream().map(o -> new Member(o.member, o.executorId, o.host,
         o.taskStartMillis - tMembers, o.receiveMillis, o.trainMillis, epochsMillis(o.reportJson), o.finishMillis,
         tTrained - (o.taskStartMillis + o.receiveMillis + o.trainMillis + o.finishMillis))).toList();
@@ -48,7 +54,7 @@ public record RunTiming(long startMillis, long prepareMillis, long tablePassMill
         : Math.round((tMapped - tMap) * Math.min(1.0, (double) tableReadNanos / tablePassNanos));
     return new RunTiming(tBegin - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime(),
         tMap - tBegin, tMapped - tMap, tablePassNanos / 1_000_000, tableReadNanos / 1_000_000, tableRead,
-        tMembers - tMapped, tTrained - tMembers, members);
+        tMembers - tMapped, tTrained - tMembers, members, placement, shuffleWriteBytes);
   }
 
   private static long epochsMillis(String reportJson) {
@@ -69,8 +75,9 @@ public record RunTiming(long startMillis, long prepareMillis, long tablePassMill
   String describe() {
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
         "JVM and Spark start %s s, prepare %s s, table pass %s s (reading the input ~%s s of it), check %s s, "
-            + "member stage %s s", seconds(startMillis), seconds(prepareMillis), seconds(tablePassMillis),
-        seconds(tableReadMillis), seconds(checkMillis), seconds(memberStageMillis)));
+            + "member stage %s s, placement %s, shuffle write %d bytes", seconds(startMillis),
+        seconds(prepareMillis), seconds(tablePassMillis), seconds(tableReadMillis), seconds(checkMillis),
+        seconds(memberStageMillis), placement, shuffleWriteBytes));
     for (Member m : members) {
       sb.append(String.format(Locale.ROOT, " [member %d on executor %s (%s): task start +%s s, rows received "
               + "(shuffle read) and stored %s s, training %s s (epochs %s s), model written %s s, result collected "

@@ -9,6 +9,7 @@ import io.deepens.core.network.NetworkFactory;
 import io.deepens.core.random.SeedPurpose;
 import io.deepens.core.random.Seeds;
 import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.Placement;
 import io.deepens.core.spec.Task;
 import io.deepens.core.store.EnsembleStore;
 import io.deepens.core.store.Manifest;
@@ -63,6 +64,11 @@ import scala.util.Try;
  *       validation outputs, the M retrained members ({@link #memberSlots}).</li>
  *   <li>Fit weights and temperature on the validation predictions, drop diverged members, publish.</li>
  * </ol>
+ *
+ * <p>With {@code data.placement: stream} step 1 only profiles the table(s) (the same pass with no copies: nothing is
+ * shuffled), step 2 is the same check, and in step 3 each member's task reads the table's partitions itself every
+ * epoch ({@link MemberStreamRDD}, {@link TableSplits}, ensemble-core's {@code MemberStream}). Both placements record
+ * Spark's shuffle write bytes of the run in {@code provenance.timing} ({@link ShuffleWrites}).
  */
 public final class SparkEnsembleTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(SparkEnsembleTrainer.class);
@@ -98,26 +104,43 @@ public final class SparkEnsembleTrainer {
         "train: --warm-start does not apply to a hyper-deep ensemble (ensemble.hyperDeep): its members train with "
             + "hyperparameters chosen during the run; train without --warm-start");
     warnIfStoreIsNotShared(store, spark.sparkContext().master());
-    TablePass pass = copyTables(table, validationTable, spec, options); // 1
-    long tMapped = System.currentTimeMillis();
-    CheckedTables checked = check(pass, spec, options); // 2
-    long tMembers = System.currentTimeMillis();
+    boolean stream = spec.data().placement() == Placement.STREAM;
+    InvalidInputException.check(!stream || spec.ensemble().hyperDeep() == null,
+        "data.placement: stream does not apply to a hyper-deep ensemble (ensemble.hyperDeep) yet: its pool and "
+            + "retraining stages read the copied rows; use data.placement: copy");
+    ShuffleWrites shuffleWrites = ShuffleWrites.start(spark);
     List<MemberOutcome> outcomes;
     List<MemberOutcome> tasks; // every task's outcome, for the timing
     HyperDeepReport hyperDeep = null;
-    if (spec.ensemble().hyperDeep() == null) {
-      outcomes = trainMembers(pass, checked, spec, store, options); // 3
-      tasks = outcomes;
-    } else {
-      HyperDeepRun h = trainHyperDeep(pass, checked, spec, store, options); // 3: pool, selection, retraining
-      outcomes = h.members();
-      tasks = new ArrayList<>(h.pool());
-      tasks.addAll(h.members());
-      hyperDeep = h.report();
+    TablePass pass;
+    CheckedTables checked;
+    long tMapped;
+    long tMembers;
+    try {
+      pass = copyTables(table, validationTable, spec, options, stream); // 1
+      tMapped = System.currentTimeMillis();
+      checked = check(pass, spec, options); // 2
+      tMembers = System.currentTimeMillis();
+      if (stream) {
+        outcomes = streamMembers(pass, checked, spec, store, options); // 3
+        tasks = outcomes;
+      } else if (spec.ensemble().hyperDeep() == null) {
+        outcomes = trainMembers(pass, checked, spec, store, options); // 3
+        tasks = outcomes;
+      } else {
+        HyperDeepRun h = trainHyperDeep(pass, checked, spec, store, options); // 3: pool, selection, retraining
+        outcomes = h.members();
+        tasks = new ArrayList<>(h.pool());
+        tasks.addAll(h.members());
+        hyperDeep = h.report();
+      }
+    } finally {
+      shuffleWrites.stop();
     }
     long tTrained = System.currentTimeMillis();
     RunTiming timing = RunTiming.of(tBegin, pass.startMillis, tMapped, tMembers, tTrained, tasks,
-        pass.readNanos(checked), pass.passNanos(checked));
+        pass.readNanos(checked), pass.passNanos(checked), spec.data().placement().name().toLowerCase(Locale.ROOT),
+        shuffleWrites.bytesWritten());
     Result result = publish(store, spec, options, table, checked, outcomes, timing, hyperDeep); // 4
     LOG.info("timing: {}; publish {} s (where the time went; also in the manifest's provenance.timing)",
         timing.describe(), RunTiming.seconds(System.currentTimeMillis() - tTrained));
@@ -127,7 +150,8 @@ public final class SparkEnsembleTrainer {
   /** Step 1's product: the member-keyed shuffle (map side written) and the profiles its pass filled. */
   private record TablePass(JavaPairRDD<MemberRowKey, LabeledRow> perMember, FeatureDecoder decoder,
       PartitionProfiles trainProfiles, int trainPartitions, org.apache.spark.sql.types.StructType valSchema,
-      PartitionProfiles valProfiles, int valPartitions, long startMillis) {
+      PartitionProfiles valProfiles, int valPartitions, long startMillis, JavaRDD<InternalRow> trainRdd,
+      JavaRDD<InternalRow> valRdd, double fraction, long splitSeed) {
     long readNanos(CheckedTables c) {
       return c.profile.readNanos + (c.valProfile == null ? 0 : c.valProfile.readNanos);
     }
@@ -146,41 +170,58 @@ public final class SparkEnsembleTrainer {
    * member. Only the map stage runs; the member stage (step 3) reads its output.
    */
   private TablePass copyTables(Dataset<Row> table, Dataset<Row> validationTable, EnsembleSpec spec,
-      Options options) {
+      Options options, boolean profileOnly) {
     int classes = spec.task() == Task.CLASSIFICATION ? spec.data().classes() : 0;
     FeatureDecoder decoder0 = FeatureDecoder.of(table.schema(), spec.data().features(), spec.data().label(), classes,
         spec.data().key(), -1); // the feature length of array and vector columns is learnt from the data
     long splitSeed = Seeds.derive(spec.ensemble().seed(), 0, SeedPurpose.VALIDATION_SPLIT, 0);
     double fraction = validationTable == null ? spec.data().validation().fraction() : 0.0;
     int members = memberSlots(spec);
+    int copiesPerRow = profileOnly ? 0 : members; // the streaming placement's pass profiles and copies nothing
     long seed = spec.ensemble().seed();
     boolean bootstrap = spec.ensemble().bootstrap();
     PartitionProfiles trainProfiles = register(new PartitionProfiles(classes));
     JavaRDD<InternalRow> trainRdd = table.queryExecution().toRdd().toJavaRDD();
     MemberCopies trainCopies =
-        new MemberCopies(decoder0, classes, members, seed, bootstrap, fraction, splitSeed, false, trainProfiles);
+        new MemberCopies(decoder0, classes, copiesPerRow, seed, bootstrap, fraction, splitSeed, false, trainProfiles);
     JavaPairRDD<MemberRowKey, LabeledRow> copies =
         JavaPairRDD.fromJavaRDD(trainRdd.mapPartitionsWithIndex(trainCopies::apply, true));
     PartitionProfiles valProfiles = null;
     int valPartitions = 0;
+    JavaRDD<InternalRow> valRdd = null;
     if (validationTable != null) {
       // the feature length is checked after the pass (step 2); columns that cannot match fail here already
       FeatureDecoder vd0 = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
           classes, spec.data().key(), decoder0.numFeatures());
       valProfiles = register(new PartitionProfiles(classes));
-      JavaRDD<InternalRow> valRdd = validationTable.queryExecution().toRdd().toJavaRDD();
+      valRdd = validationTable.queryExecution().toRdd().toJavaRDD();
       valPartitions = valRdd.getNumPartitions();
-      MemberCopies valCopies = new MemberCopies(vd0, classes, members, seed, false, 1.0, splitSeed, true, valProfiles);
+      MemberCopies valCopies =
+          new MemberCopies(vd0, classes, copiesPerRow, seed, false, 1.0, splitSeed, true, valProfiles);
       copies = copies.union(JavaPairRDD.fromJavaRDD(valRdd.mapPartitionsWithIndex(valCopies::apply, true)));
+    }
+    String tables = validationTable == null ? "table" : "tables";
+    if (profileOnly) {
+      spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": read and check the " + tables
+          + " (streaming placement: no copies)");
+      long tMap = System.currentTimeMillis();
+      long none = copies.count(); // runs the profiling pass; nothing is copied or shuffled
+      if (none != 0) {
+        throw new IllegalStateException("the profile pass produced " + none + " copies");
+      }
+      return new TablePass(null, decoder0, trainProfiles, trainRdd.getNumPartitions(),
+          validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap, trainRdd,
+          valRdd, fraction, splitSeed);
     }
     JavaPairRDD<MemberRowKey, LabeledRow> perMember =
         copies.partitionBy(new MemberRowKey.ByMember(members)); // each member's task orders its rows itself
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": read, check and shuffle the "
-        + (validationTable == null ? "table" : "tables") + " for " + members + " members");
+        + tables + " for " + members + " members");
     long tMap = System.currentTimeMillis();
     runMapStage(perMember);
     return new TablePass(perMember, decoder0, trainProfiles, trainRdd.getNumPartitions(),
-        validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap);
+        validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap, trainRdd,
+        valRdd, fraction, splitSeed);
   }
 
   /**
@@ -241,6 +282,41 @@ public final class SparkEnsembleTrainer {
     for (MemberOutcome o : outcomes) {
       LOG.info("member {}: {} ({} train rows, executor {} on {}, attempt {}{})", o.member, o.status, o.trainRows,
           o.executorId, o.host, o.attempt,
+          o.gpuAddresses.length > 0 ? ", GPU " + String.join(",", o.gpuAddresses) : "");
+    }
+    return outcomes;
+  }
+
+  /**
+   * Step 3 of the streaming placement: one task per member ({@link MemberStreamRDD}), each reading the table's
+   * partitions itself every epoch in its own order; no shuffle. Returns their outcomes by member.
+   */
+  private List<MemberOutcome> streamMembers(TablePass pass, CheckedTables checked, EnsembleSpec spec,
+      EnsembleStore store, Options options) {
+    int members = spec.ensemble().members();
+    int classes = spec.task() == Task.CLASSIFICATION ? spec.data().classes() : 0;
+    String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
+    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
+        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion());
+    task.killMidEpoch = spark.sparkContext().getConf().get(MemberTask.KILL_MID_EPOCH, "");
+    task.expectedValidationRows = (int) Math.min(Integer.MAX_VALUE - 8, checked.valRows());
+    FeatureDecoder trainDecoder = pass.decoder().withNumFeatures(checked.numFeatures());
+    FeatureDecoder valDecoder = pass.valSchema() == null ? null : FeatureDecoder.of(pass.valSchema(),
+        spec.data().features(), spec.data().label(), classes, spec.data().key(), checked.numFeatures());
+    MemberStreamRDD stage = new MemberStreamRDD(pass.trainRdd().rdd(),
+        pass.valRdd() == null ? null : pass.valRdd().rdd(), members, task, trainDecoder, valDecoder,
+        pass.fraction(), pass.splitSeed());
+    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members
+        + " members streaming the table");
+    List<MemberOutcome> outcomes;
+    try (ProgressMonitor monitor =
+        new ProgressMonitor(store, options.runId(), members, spec.training().epochs(), 2000)) {
+      outcomes = new ArrayList<>(stage.toJavaRDD().collect());
+    }
+    outcomes.sort(Comparator.comparingInt(o -> o.member));
+    for (MemberOutcome o : outcomes) {
+      LOG.info("member {}: {} ({} train rows streamed, executor {} on {}, attempt {}{})", o.member, o.status,
+          o.trainRows, o.executorId, o.host, o.attempt,
           o.gpuAddresses.length > 0 ? ", GPU " + String.join(",", o.gpuAddresses) : "");
     }
     return outcomes;
