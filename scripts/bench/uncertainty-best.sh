@@ -9,13 +9,16 @@
 #   scripts/bench/uncertainty-best.sh /work/bench/best
 #   scripts/bench/uncertainty-best.sh /work/bench/best conf/fashion-mnist-mlp-best.yaml "20261127 20261128 20261129" \
 #       "1000 2000 3000 4000 5000"
-# Environment: MASTER (default local[2]), SKIP_TORCH=1 / SKIP_PLAIN=1 to reuse results already in WORK.
+# Environment: MASTER (default local[2]); STEPS (default "torch plain best": a subset reruns only those and reuses
+# the other results in WORK; PyTorch's metrics are deterministic on one thread, only its wall times vary).
 # Needs: a build, npm (datasets), Debian's python3-torch and python3-numpy (apt-get install python3-torch).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WORK=$1 RECIPE=${2:-$ROOT/conf/fashion-mnist-mlp-best.yaml}
 SEEDS=${3:-"20261127 20261128 20261129"} TORCH_SEEDS=${4:-"1000 2000 3000 4000 5000"}
 MASTER=${MASTER:-local[2]}
+STEPS=${STEPS:-torch plain best}
+has_step() { [[ " $STEPS " == *" $1 "* ]]; }
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
 D="$ROOT/scripts/deepens"
@@ -63,9 +66,8 @@ deepens_run() {
     || { tail -30 "$dir/evaluate.log"; exit 3; }
 }
 
-: > "$WORK/times.tsv.new"; [[ -f "$WORK/times.tsv" ]] && grep -E '^(torch|train plain|evaluate plain)' "$WORK/times.tsv" > "$WORK/times.tsv.new" || true
-mv "$WORK/times.tsv.new" "$WORK/times.tsv"
-if [[ "${SKIP_TORCH:-0}" != 1 ]]; then
+touch "$WORK/times.tsv"
+if has_step torch; then
   sed -i '/^torch/d' "$WORK/times.tsv"
   for t in $TORCH_SEEDS; do
     log "PyTorch seed $t"
@@ -73,11 +75,14 @@ if [[ "${SKIP_TORCH:-0}" != 1 ]]; then
       --data "$WORK/npm" --seed "$t" --shift "$WORK/data/shift" --out "$WORK/torch-$t.json" > "$WORK/torch-$t.log" 2>&1
   done
 fi
-if [[ "${SKIP_PLAIN:-0}" != 1 ]]; then
+if has_step plain; then
   sed -i '/plain/d' "$WORK/times.tsv"
   deepens_run plain "$ROOT/conf/fashion-mnist-mlp.yaml" "$(echo $SEEDS | cut -d' ' -f1)"
 fi
-for s in $SEEDS; do
-  deepens_run best "$RECIPE" "$s"
-done
+if has_step best; then
+  sed -i '/ best /d' "$WORK/times.tsv"
+  for s in $SEEDS; do
+    deepens_run best "$RECIPE" "$s"
+  done
+fi
 /usr/bin/python3 "$ROOT/scripts/bench/best_table.py" "$WORK" | tee "$WORK/table.md"
