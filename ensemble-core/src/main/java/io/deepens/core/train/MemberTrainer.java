@@ -308,6 +308,26 @@ public final class MemberTrainer {
       this.totalEpochs = spec.totalEpochs();
     }
 
+    /** One minibatch on the lean step, or with DL4J's {@code fit}: its mean loss. */
+    private double step(LeanStep fast, Batch batch, int rows) {
+      if (fast != null) {
+        return fast.step(batch.features, batch.labelStage, rows);
+      }
+      net.fit(batch.dataSet);
+      return net.score();
+    }
+
+    /** True, with the reason recorded, when minibatch {@code minibatch}'s loss {@code loss} is NaN or infinite. */
+    private boolean diverged(double loss, int epoch, long minibatch) {
+      if (Double.isFinite(loss)) {
+        return false;
+      }
+      divergence = String.format(java.util.Locale.ROOT,
+          "training loss became %s at epoch %d, minibatch %d (learning rate %s)", loss, epoch, minibatch,
+          rateAt(epoch));
+      return true;
+    }
+
     /** The learning rate of epoch {@code epoch}: the schedule's, or SWAG's constant rate in SWAG epochs. */
     private double rateAt(int epoch) {
       return epoch >= t.epochs() && swag != null ? swag.learningRate() : t.learningRateAt(epoch);
@@ -373,17 +393,8 @@ public final class MemberTrainer {
             int m = Math.min(bs, n - b0);
             Batch batch = m == bs ? full : tail;
             batch.fill(perm, b0);
-            double s;
-            if (fast != null) {
-              s = fast.step(batch.features, batch.labelStage, m);
-            } else {
-              net.fit(batch.dataSet);
-              s = net.score();
-            }
-            if (!Double.isFinite(s)) {
-              divergence = String.format(java.util.Locale.ROOT,
-                  "training loss became %s at epoch %d, minibatch %d (learning rate %s)", s, epoch, b0 / bs,
-                  rateAt(epoch));
+            double s = step(fast, batch, m);
+            if (diverged(s, epoch, b0 / bs)) {
               break;
             }
             lossSum += s * m;
@@ -480,17 +491,8 @@ public final class MemberTrainer {
           }
           Batch batch = m == bs ? full : full.head(m);
           Nd4j.getRandom().setSeed(Seeds.mix64(dropoutSeed + batchNo * Seeds.GAMMA));
-          double s;
-          if (fast != null) {
-            s = fast.step(batch.features, batch.labelStage, m);
-          } else {
-            net.fit(batch.dataSet);
-            s = net.score();
-          }
-          if (!Double.isFinite(s)) {
-            divergence = String.format(java.util.Locale.ROOT,
-                "training loss became %s at epoch %d, minibatch %d (learning rate %s)", s, epoch, batchNo,
-                t.learningRateAt(epoch));
+          double s = step(fast, batch, m);
+          if (diverged(s, epoch, batchNo)) {
             break;
           }
           lossSum += s * m;

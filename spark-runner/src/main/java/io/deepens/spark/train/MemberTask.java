@@ -125,9 +125,15 @@ public final class MemberTask implements Serializable {
     }
   }
 
-  public Iterator<MemberOutcome> run(int member, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) throws IOException {
-    long t0 = System.currentTimeMillis();
-    NativeWarmUp.inBackground(); // while the rows are stored (if the table pass did not start it here already)
+  /** What both task bodies begin with: the member's spec, its outcome so far, and what became of its GPU. */
+  private record Start(EnsembleSpec spec, MemberOutcome out, GpuBinding binding) {}
+
+  /**
+   * Reads the member's spec, records where and how its task runs (attempt, executor, host, threads, GPU addresses)
+   * and binds the assigned GPU; threads follow {@code spark.task.cpus} (the member trainer applies them to ND4J,
+   * OpenMP and BLAS), in local mode too.
+   */
+  private Start start(int member, long t0) {
     EnsembleSpec spec = EnsembleSpec.fromJson(specOf(member));
     TaskContext tc = TaskContext.get();
     MemberOutcome out = new MemberOutcome();
@@ -139,8 +145,17 @@ public final class MemberTask implements Serializable {
     out.threads = tc == null ? 1 : Math.max(1, tc.cpus());
     out.gpuAddresses = gpuAddresses(tc);
     GpuBinding binding = bindDevice(member, out.gpuAddresses);
-    // Threads follow spark.task.cpus (the member trainer applies them to ND4J, OpenMP and BLAS), in local mode too.
     spec = spec.withResources(new ResourcesSpec(out.threads, spec.resources().gpusPerMember()));
+    return new Start(spec, out, binding);
+  }
+
+  public Iterator<MemberOutcome> run(int member, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) throws IOException {
+    long t0 = System.currentTimeMillis();
+    NativeWarmUp.inBackground(); // while the rows are stored (if the table pass did not start it here already)
+    Start started = start(member, t0);
+    EnsembleSpec spec = started.spec();
+    MemberOutcome out = started.out();
+    GpuBinding binding = started.binding();
 
     Path spill = Files.createTempDirectory(localDir(), "deepens-m" + member + "-");
     // Spark hands the rows over in the order it fetched them, which can differ from run to run. Each row is stored as
@@ -269,18 +284,10 @@ public final class MemberTask implements Serializable {
       io.deepens.core.stream.SplitTable validation) throws IOException {
     long t0 = System.currentTimeMillis();
     NativeWarmUp.inBackground();
-    EnsembleSpec spec = EnsembleSpec.fromJson(specOf(member));
-    TaskContext tc = TaskContext.get();
-    MemberOutcome out = new MemberOutcome();
-    out.taskStartMillis = t0;
-    out.member = member;
-    out.attempt = tc == null ? 0 : tc.attemptNumber();
-    out.executorId = SparkEnv.get() == null ? "driver" : SparkEnv.get().executorId();
-    out.host = executorHost();
-    out.threads = tc == null ? 1 : Math.max(1, tc.cpus());
-    out.gpuAddresses = gpuAddresses(tc);
-    GpuBinding binding = bindDevice(member, out.gpuAddresses);
-    spec = spec.withResources(new ResourcesSpec(out.threads, spec.resources().gpusPerMember()));
+    Start started = start(member, t0);
+    EnsembleSpec spec = started.spec();
+    MemberOutcome out = started.out();
+    GpuBinding binding = started.binding();
     long budget = (SparkEnv.get() == null ? DEFAULT_VALIDATION_BUDGET_MIB
         : SparkEnv.get().conf().getLong(VALIDATION_BUDGET_MIB, DEFAULT_VALIDATION_BUDGET_MIB)) << 20;
     io.deepens.core.stream.MemberStream stream = new io.deepens.core.stream.MemberStream(train, validation,
