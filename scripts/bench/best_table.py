@@ -148,8 +148,8 @@ def main():
         print(f"| forward passes per scored row | {bp} | {pp} | {bp / pp:.2f} |")
         ts = [v for k, v in times.items() if k.startswith("torch")]
         if ts:
-            print(f"| PyTorch wall time per 5-member run, s (median, incl. data load and scoring) | | "
-                  f"{statistics.median(ts):.0f} | |")
+            print(f"\nPyTorch: {statistics.median(ts):.0f} s per 5-member run (median; data load, training, test, OOD "
+                  "and shift scoring)")
 
 
 if __name__ == "__main__":
