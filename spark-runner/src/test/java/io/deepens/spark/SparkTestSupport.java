@@ -93,6 +93,14 @@ public final class SparkTestSupport {
 
   /** A small, fast digits spec: 8 seen classes, an MLP with one hidden layer. */
   public static EnsembleSpec smallSpec(int members, int epochs) {
+    return smallSpec(members, epochs, "");
+  }
+
+  /**
+   * {@link #smallSpec(int, int)} with {@code ensembleKeys} (YAML lines indented for the {@code ensemble} section,
+   * e.g. a {@code hyperDeep} block) added to its {@code ensemble} section.
+   */
+  public static EnsembleSpec smallSpec(int members, int epochs, String ensembleKeys) {
     String yaml = """
         name: digits-test
         task: classification
@@ -115,9 +123,10 @@ public final class SparkTestSupport {
         ensemble:
           members: %d
           seed: 7
+        %s
         resources:
           threadsPerMember: 1
-        """.formatted(epochs, members);
+        """.formatted(epochs, members, ensembleKeys.stripIndent().indent(2).stripTrailing());
     return SpecLoader.parse(yaml, "SparkTestSupport.smallSpec");
   }
 

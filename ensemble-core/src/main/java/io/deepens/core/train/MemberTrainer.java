@@ -123,19 +123,13 @@ public final class MemberTrainer {
       TrainingSet validation,
       Checkpointer checkpointer,
       EpochListener listener) {
-    InvalidInputException.check(spec != null, "spec must be given");
-    InvalidInputException.check(
-        member >= 0 && member < spec.ensemble().members(),
-        "member must be in 0..%d (ensemble.members - 1), found %d", spec.ensemble().members() - 1, member);
+    checkMember(spec, member);
     InvalidInputException.check(train != null && train.numRows() >= 1, "member %d has no training rows", member);
     InvalidInputException.check(
         validation == null || validation.numFeatures() == train.numFeatures(),
         "validation rows have %d features but training rows have %d",
         validation == null ? 0 : validation.numFeatures(), train.numFeatures());
-    Checkpointer store = checkpointer == null ? Checkpointer.NONE : checkpointer;
-    EpochListener hear = listener == null ? EpochListener.NONE : listener;
-    setThreads(spec.resources().threadsPerMember());
-    return new Run(spec, member, train, validation, null, store, hear).run();
+    return run(spec, member, train, validation, null, checkpointer, listener);
   }
 
   /**
@@ -151,15 +145,25 @@ public final class MemberTrainer {
       RowStream stream,
       Checkpointer checkpointer,
       EpochListener listener) {
+    checkMember(spec, member);
+    InvalidInputException.check(stream != null, "member %d has no row stream", member);
+    return run(spec, member, null, null, stream, checkpointer, listener);
+  }
+
+  /** Both entry points' last step: defaults for a null checkpointer or listener, ND4J's threads, the run. */
+  private static MemberResult run(EnsembleSpec spec, int member, TrainingSet train, TrainingSet validation,
+      RowStream stream, Checkpointer checkpointer, EpochListener listener) {
+    setThreads(spec.resources().threadsPerMember());
+    return new Run(spec, member, train, validation, stream,
+        checkpointer == null ? Checkpointer.NONE : checkpointer,
+        listener == null ? EpochListener.NONE : listener).run();
+  }
+
+  private static void checkMember(EnsembleSpec spec, int member) {
     InvalidInputException.check(spec != null, "spec must be given");
     InvalidInputException.check(
         member >= 0 && member < spec.ensemble().members(),
         "member must be in 0..%d (ensemble.members - 1), found %d", spec.ensemble().members() - 1, member);
-    InvalidInputException.check(stream != null, "member %d has no row stream", member);
-    Checkpointer store = checkpointer == null ? Checkpointer.NONE : checkpointer;
-    EpochListener hear = listener == null ? EpochListener.NONE : listener;
-    setThreads(spec.resources().threadsPerMember());
-    return new Run(spec, member, null, null, stream, store, hear).run();
   }
 
   /**

@@ -12,7 +12,6 @@ import io.deepens.core.hyper.HyperDeepReport;
 import io.deepens.core.hyper.HyperSearch;
 import io.deepens.core.hyper.Stratification;
 import io.deepens.core.spec.EnsembleSpec;
-import io.deepens.core.spec.SpecLoader;
 import io.deepens.core.store.Manifest;
 import io.deepens.spark.SparkTestSupport;
 import java.nio.file.Path;
@@ -41,38 +40,15 @@ class HyperDeepTrainTest {
   static final int EPOCHS = 2;
 
   static EnsembleSpec spec() {
-    return SpecLoader.parse("""
-        name: digits-hyper-test
-        task: classification
-        data:
-          features: features
-          label: label
-          classes: 8
-          key: id
-          validation:
-            fraction: 0.2
-        network:
-          type: mlp
-          hidden: [32]
-          activation: relu
-        training:
-          optimizer: adam
-          learningRate: 0.005
-          batchSize: 32
-          epochs: %d
-        ensemble:
-          members: %d
-          seed: 7
-          hyperDeep:
-            pool: %d
-            search:
-              learningRate: {logUniform: [0.002, 0.02]}
-              weightDecay: {logUniform: [1.0e-6, 1.0e-3]}
-              hidden: {choice: [16, 32]}
-            selectionSize: 4
-        resources:
-          threadsPerMember: 1
-        """.formatted(EPOCHS, MEMBERS, POOL), "HyperDeepTrainTest");
+    return SparkTestSupport.smallSpec(MEMBERS, EPOCHS, """
+        hyperDeep:
+          pool: %d
+          search:
+            learningRate: {logUniform: [0.002, 0.02]}
+            weightDecay: {logUniform: [1.0e-6, 1.0e-3]}
+            hidden: {choice: [16, 32]}
+          selectionSize: 4
+        """.formatted(POOL));
   }
 
   @AfterEach
