@@ -239,6 +239,9 @@ public final class MemberStream implements RowStream {
     private final SplittableRandom rnd;
     private final float[] xs;
     private final float[] ys;
+    // slot[i] is where the buffer's i-th row lives in xs and ys: a row leaving the buffer swaps two ints instead of
+    // moving the last row's features into its place, so a row's features are copied once in and once out
+    private final int[] slot;
     private final Gathered gathered;
     private int count;
     private int current = -1;
@@ -254,23 +257,27 @@ public final class MemberStream implements RowStream {
       this.rnd = new SplittableRandom(Seeds.derive(ensembleSeed, member, SeedPurpose.STREAM_BUFFER, epoch));
       this.xs = new float[Math.multiplyExact(bufferRows, numFeatures)];
       this.ys = new float[bufferRows];
+      this.slot = new int[bufferRows];
+      for (int i = 0; i < bufferRows; i++) {
+        slot[i] = i;
+      }
       this.gathered = validation == null && validationTable == null ? new Gathered() : null;
     }
 
     @Override
     public boolean next() {
-      if (current >= 0) { // the row handed out last leaves: the buffer's last row takes its slot
+      if (current >= 0) { // the row handed out last leaves: the buffer's last row takes its place
         int last = count - 1;
-        if (current != last) {
-          System.arraycopy(xs, last * numFeatures, xs, current * numFeatures, numFeatures);
-          ys[current] = ys[last];
-        }
+        int freed = slot[current];
+        slot[current] = slot[last];
+        slot[last] = freed; // the next row read goes into the freed storage
         count--;
         current = -1;
       }
       while (count < bufferRows && refill()) {
-        System.arraycopy(cursor.features(), 0, xs, count * numFeatures, numFeatures);
-        ys[count] = cursor.label();
+        int p = slot[count];
+        System.arraycopy(cursor.features(), 0, xs, p * numFeatures, numFeatures);
+        ys[p] = cursor.label();
         count++;
         pending--;
       }
@@ -324,13 +331,13 @@ public final class MemberStream implements RowStream {
     @Override
     public float label() {
       checkCurrent();
-      return ys[current];
+      return ys[slot[current]];
     }
 
     @Override
     public void copyFeatures(FloatBuffer dst, int index) {
       checkCurrent();
-      dst.put(index, xs, current * numFeatures, numFeatures);
+      dst.put(index, xs, slot[current] * numFeatures, numFeatures);
     }
 
     private void checkCurrent() {
