@@ -8,7 +8,7 @@ import java.util.List;
  * (so a test can tell which row it got), label {@code labels[i]}; rows are dealt to splits in runs. Counts the
  * cursors opened and closed.
  */
-final class ListSplitTable implements SplitTable {
+class ListSplitTable implements SplitTable {
   final List<List<Integer>> splits = new ArrayList<>();
   final long[] keys;
   final float[] labels;
@@ -31,6 +31,15 @@ final class ListSplitTable implements SplitTable {
       validation[i] = io.deepens.core.random.Seeds.toUnitInterval(keys[i] * 31) < validationShare;
       splits.get((int) ((long) i * numSplits / rows)).add(i);
     }
+  }
+
+  /** A table with {@code other}'s rows and splits (a subclass may read them another way). */
+  ListSplitTable(ListSplitTable other) {
+    this.numFeatures = other.numFeatures;
+    this.keys = other.keys;
+    this.labels = other.labels;
+    this.validation = other.validation;
+    this.splits.addAll(other.splits);
   }
 
   @Override

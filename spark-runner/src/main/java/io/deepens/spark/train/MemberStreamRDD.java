@@ -1,12 +1,17 @@
 package io.deepens.spark.train;
 
+import io.deepens.core.stream.ReadAheadSplits;
+import io.deepens.core.stream.SplitTable;
 import io.deepens.spark.data.FeatureDecoder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.apache.spark.Dependency;
 import org.apache.spark.NarrowDependency;
 import org.apache.spark.Partition;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
+import org.apache.spark.TaskContext$;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.catalyst.InternalRow;
 import scala.collection.JavaConverters;
@@ -21,6 +26,13 @@ import scala.reflect.ClassTag$;
  */
 final class MemberStreamRDD extends RDD<MemberOutcome> {
   private static final long serialVersionUID = 1L;
+  /**
+   * Blocks of {@value #READ_AHEAD_BLOCK_ROWS} decoded rows a streaming member's reader thread may hold ready ahead of
+   * its training (0: the member's task thread reads the table itself).
+   */
+  static final String READ_AHEAD = "spark.deepens.stream.readAhead";
+  static final int DEFAULT_READ_AHEAD = 4;
+  static final int READ_AHEAD_BLOCK_ROWS = 256;
 
   private final RDD<InternalRow> train;
   private final RDD<InternalRow> validation; // null: the hash split of train
@@ -113,13 +125,36 @@ final class MemberStreamRDD extends RDD<MemberOutcome> {
     return out;
   }
 
+  /**
+   * {@code splits} read on a second thread ({@link ReadAheadSplits}) when {@link #READ_AHEAD} is above 0, that
+   * thread given the task's context (Spark's file readers look up the task of their thread, for its metrics, its
+   * completion listeners and its kill flag).
+   */
+  private SplitTable readAhead(TableSplits splits, TaskContext context, int member) {
+    int depth = SparkEnv.get() == null ? DEFAULT_READ_AHEAD : SparkEnv.get().conf().getInt(READ_AHEAD,
+        DEFAULT_READ_AHEAD);
+    if (depth <= 0) {
+      return splits;
+    }
+    UnaryOperator<Runnable> inTask = body -> () -> {
+      TaskContext$.MODULE$.setTaskContext(context);
+      try {
+        body.run();
+      } finally {
+        TaskContext$.MODULE$.unset();
+      }
+    };
+    return new ReadAheadSplits(splits, splits.numFeatures(), READ_AHEAD_BLOCK_ROWS, depth, inTask,
+        "deepens-member-" + member + "-read-ahead");
+  }
+
   @Override
   public scala.collection.Iterator<MemberOutcome> compute(Partition split, TaskContext context) {
     MemberPartition p = (MemberPartition) split;
-    TableSplits trainSplits = new TableSplits(train, p.train, context, trainDecoder, false, fraction, splitSeed,
-        p.member);
-    TableSplits valSplits = validation == null ? null
-        : new TableSplits(validation, p.validation, context, validationDecoder, true, 1.0, splitSeed, p.member);
+    SplitTable trainSplits = readAhead(new TableSplits(train, p.train, context, trainDecoder, false, fraction,
+        splitSeed, p.member), context, p.member);
+    SplitTable valSplits = validation == null ? null : readAhead(new TableSplits(validation, p.validation, context,
+        validationDecoder, true, 1.0, splitSeed, p.member), context, p.member);
     try {
       return JavaConverters.asScalaIterator(task.runStream(p.member, trainSplits, valSplits));
     } catch (java.io.IOException e) {

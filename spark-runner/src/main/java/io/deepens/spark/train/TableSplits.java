@@ -48,6 +48,10 @@ final class TableSplits implements SplitTable {
     this.member = member;
   }
 
+  int numFeatures() {
+    return decoder.numFeatures();
+  }
+
   @Override
   public int numSplits() {
     return partitions.length;

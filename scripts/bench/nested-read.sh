@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# How fast Spark's scan decodes an array<float> feature column on one core, with Spark's vectorized reader for nested
+# columns off (Spark 3.5's default) and on (deepens' training scan turns it on; README, "Placement of the training
+# rows"): rows/s per repetition, alternating, and the medians' ratio. NestedRead.java is compiled against the build's
+# runtime classpath.
+#   scripts/bench/nested-read.sh TABLE [COLUMN=features] [REPS=7]
+#   scripts/bench/nested-read.sh /work/data/fm/train
+# Needs a build (mvn -B -DskipTests install) for jobs/target/runtime-classpath.txt.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TABLE=$1 COLUMN=${2:-features} REPS=${3:-7}
+source "$ROOT/scripts/java-opens.sh"
+DEPS="$(tr ':' '\n' < "$ROOT/jobs/target/runtime-classpath.txt" | grep -v '/io/deepens/' | paste -sd: -)"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+javac -nowarn -cp "$DEPS" -d "$TMP" "$ROOT/scripts/bench/NestedRead.java" 2>&1 | grep -v '^Note:' || true
+echo "== $TABLE, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+java -Xmx2g "${OPENS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" -cp "$TMP:$DEPS" \
+  NestedRead "$TABLE" "$COLUMN" "$REPS" 2>&1 | grep -E '^(rep|median)|Exception'
