@@ -11,8 +11,8 @@ import org.apache.spark.sql.catalyst.util.ArrayData;
 
 /**
  * Rows per second of Spark's scan of an array<float> column on one core (local[1]), with Spark's vectorized reader
- * for nested columns off (Spark 3.5's default) and on (what deepens' training scan uses), alternating, REPS times
- * each; every row's array is copied out as deepens' decoder does. Prints each repetition and the medians' ratio.
+ * for nested columns off and on (Spark 3.5's default), alternating, REPS times each; every row's array is copied out
+ * as deepens' decoder does. Prints each repetition and the medians' ratio.
  *   java -cp ... NestedRead TABLE COLUMN REPS
  */
 public final class NestedRead {

@@ -181,7 +181,7 @@ public final class SparkEnsembleTrainer {
     long seed = spec.ensemble().seed();
     boolean bootstrap = spec.ensemble().bootstrap();
     PartitionProfiles trainProfiles = register(new PartitionProfiles(classes));
-    JavaRDD<InternalRow> trainRdd = scan(table);
+    JavaRDD<InternalRow> trainRdd = table.queryExecution().toRdd().toJavaRDD();
     MemberCopies trainCopies =
         new MemberCopies(decoder0, classes, copiesPerRow, seed, bootstrap, fraction, splitSeed, false, trainProfiles);
     JavaPairRDD<MemberRowKey, LabeledRow> copies =
@@ -194,7 +194,7 @@ public final class SparkEnsembleTrainer {
       FeatureDecoder vd0 = FeatureDecoder.of(validationTable.schema(), spec.data().features(), spec.data().label(),
           classes, spec.data().key(), decoder0.numFeatures());
       valProfiles = register(new PartitionProfiles(classes));
-      valRdd = scan(validationTable);
+      valRdd = validationTable.queryExecution().toRdd().toJavaRDD();
       valPartitions = valRdd.getNumPartitions();
       MemberCopies valCopies =
           new MemberCopies(vd0, classes, copiesPerRow, seed, false, 1.0, splitSeed, true, valProfiles);
@@ -222,36 +222,6 @@ public final class SparkEnsembleTrainer {
     return new TablePass(perMember, decoder0, trainProfiles, trainRdd.getNumPartitions(),
         validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap, trainRdd,
         valRdd, fraction, splitSeed);
-  }
-
-  /** Spark's settings that let its Parquet and ORC readers decode nested columns ({@code array<float>}) in batches. */
-  static final List<String> NESTED_VECTORIZED_READERS = List.of("spark.sql.parquet.enableNestedColumnVectorizedReader",
-      "spark.sql.orc.enableNestedColumnVectorizedReader");
-
-  /**
-   * The table's rows as its scan produces them, planned with Spark's vectorized readers for nested columns where the
-   * session does not set them itself. Spark 3.5 leaves Parquet's off by default, and its row-by-row record assembly of
-   * an {@code array<float>} of 784 values costs about as much CPU as a member's training step on the row; the
-   * vectorized reader decodes a batch of {@code spark.sql.parquet.columnarReaderBatchSize} rows (default 4096) at a
-   * time, several times faster (scripts/bench/README.md, "Streaming placement"). It matters most to the streaming
-   * placement, which reads the table every epoch. The settings are set only while this scan is planned (the planned
-   * reader keeps them) and then unset, so the user's other queries in the session are untouched; a value the user set
-   * (for instance {@code --conf spark.sql.parquet.enableNestedColumnVectorizedReader=false}) is kept.
-   */
-  private JavaRDD<InternalRow> scan(Dataset<Row> table) {
-    List<String> set = new ArrayList<>();
-    for (String key : NESTED_VECTORIZED_READERS) {
-      if (!spark.conf().contains(key)) {
-        spark.conf().set(key, "true");
-        set.add(key);
-      }
-    }
-    try {
-      // a fresh plan: the table's own may have been planned already, with the session's settings of then
-      return Dataset.ofRows(spark, table.logicalPlan()).queryExecution().toRdd().toJavaRDD();
-    } finally {
-      set.forEach(spark.conf()::unset);
-    }
   }
 
   /**
