@@ -82,13 +82,13 @@ public record EnsembleSpec(
    */
   private static void checkSwag(Task task, NetworkSpec network, TrainingSpec training) {
     InvalidInputException.check(task == Task.CLASSIFICATION && network.type() == NetworkType.MLP,
-        "ensemble.swag needs task classification and network.type mlp (its SGD epochs run on the lean MLP step),"
-            + " found task %s and network.type %s", task.key(), network.type().key());
+        "ensemble.swag needs task classification and network.type mlp (its SGD epochs run on the lean MLP step, or"
+            + " DL4J's fit for batch norm), found task %s and network.type %s", task.key(), network.type().key());
     InvalidInputException.check(training.optimizer() == Optimizer.ADAM,
-        "ensemble.swag needs training.optimizer adam for the ordinary epochs (they and the SWAG epochs run on the"
-            + " lean MLP step), found %s", training.optimizer().key());
+        "ensemble.swag needs training.optimizer adam for the ordinary epochs (the SWAG epochs then take plain SGD"
+            + " steps), found %s", training.optimizer().key());
     InvalidInputException.check(network.dropout() == 0,
-        "ensemble.swag needs network.dropout 0 (its SGD epochs run on the lean MLP step), found %s",
+        "ensemble.swag needs network.dropout 0 (SWAG with dropout is not supported), found %s",
         network.dropout());
     InvalidInputException.check(training.earlyStoppingPatience() == 0,
         "ensemble.swag does not combine with training.earlyStopping (the SWAG epochs continue from the last"
