@@ -246,4 +246,33 @@ class SwagBatchNormTest {
     byte[] truncated = java.util.Arrays.copyOf(m.toBytes(), m.toBytes().length - 4);
     assertThrows(DeepensException.class, () -> SwagMoments.fromBytes(truncated, "x"));
   }
+
+  /**
+   * The SWAG epochs on DL4J's fit (every layer switched to plain SGD) do the lean step's arithmetic: a network
+   * without batch norm trained both ways (lean switched off with {@value io.deepens.core.lean.LeanPath#MLP_PROPERTY})
+   * ends with the same moments up to float rounding of different kernels (|Δ| <= 1e-4·(1 + |value|) on θ̄ and the
+   * SWA weights).
+   */
+  @Test
+  void swagEpochsOnFitMatchTheLeanSgdStep() {
+    MemberResult lean = MemberTrainer.train(SwagTest.SPEC, 0, train, validation, null, null);
+    assertEquals(io.deepens.core.lean.LeanPath.Path.LEAN, lean.report().compute().path());
+    System.setProperty(io.deepens.core.lean.LeanPath.MLP_PROPERTY, "false");
+    MemberResult fit;
+    try {
+      fit = MemberTrainer.train(SwagTest.SPEC, 0, train, validation, null, null);
+    } finally {
+      System.clearProperty(io.deepens.core.lean.LeanPath.MLP_PROPERTY);
+    }
+    assertEquals(io.deepens.core.lean.LeanPath.Path.DL4J, fit.report().compute().path());
+    assertEquals(lean.swag().numParams(), fit.swag().numParams());
+    assertEquals(lean.swag().count(), fit.swag().count());
+    float[] a = lean.swag().meanAsFloats();
+    float[] b = fit.swag().meanAsFloats();
+    assertClose(a, b, "θ̄, lean vs fit");
+    assertClose(lean.network().params().dup('c').data().asFloat(), fit.network().params().dup('c').data().asFloat(),
+        "SWA weights, lean vs fit");
+    // and not trivially: SGD moved the weights between snapshots (deviations from the running mean are not 0)
+    assertTrue(maxAbsDiff(fit.swag().deviations()[1], new float[b.length]) > 1e-4);
+  }
 }
