@@ -275,4 +275,18 @@ class SwagBatchNormTest {
     // and not trivially: SGD moved the weights between snapshots (deviations from the running mean are not 0)
     assertTrue(maxAbsDiff(fit.swag().deviations()[1], new float[b.length]) > 1e-4);
   }
+
+  /** The rows of the statistics: all of them (a seeded order) up to MAX_ROWS, beyond it MAX_ROWS distinct ones. */
+  @Test
+  void statisticsRowsAreAllUpToTheCapThenASeededSubset() {
+    int[] small = SwagBatchNorm.rows(300, 42);
+    assertEquals(300, java.util.Arrays.stream(small).distinct().count());
+    int n = SwagBatchNorm.MAX_ROWS + 2_345;
+    int[] big = SwagBatchNorm.rows(n, 42);
+    assertEquals(SwagBatchNorm.MAX_ROWS, big.length);
+    assertEquals(SwagBatchNorm.MAX_ROWS, java.util.Arrays.stream(big).distinct().count());
+    assertTrue(java.util.Arrays.stream(big).allMatch(i -> i >= 0 && i < n));
+    assertArrayEquals(big, SwagBatchNorm.rows(n, 42));
+    assertTrue(!java.util.Arrays.equals(big, SwagBatchNorm.rows(n, 43)));
+  }
 }
