@@ -51,7 +51,12 @@ public enum SeedPurpose {
    * ND4J's RNG before each minibatch of a streaming member (dropout masks); the minibatch number is mixed into the
    * epoch's seed, so a member resumed within an epoch draws the masks of an undisturbed run.
    */
-  STREAM_DROPOUT(14);
+  STREAM_DROPOUT(14),
+  /**
+   * The order (and, beyond {@code SwagBatchNorm.MAX_ROWS}, the subset) of a SWAG member's training rows over which
+   * its batch-norm statistics are computed at the end of training.
+   */
+  SWAG_BN_ROWS(15);
 
   private final int code;
 

@@ -76,22 +76,19 @@ public record EnsembleSpec(
   }
 
   /**
-   * What SWAG supports: its SGD epochs run on the lean MLP training step, so plain MLP classifiers without dropout
-   * or batch norm (batch-norm statistics would have to be recomputed per weight sample), and no early stopping
-   * (the SWAG epochs continue from the last ordinary epoch).
+   * What SWAG supports: plain MLP classifiers without dropout, with or without batch norm (its SGD epochs run on
+   * the lean MLP step, or on DL4J's fit for batch-norm networks; batch-norm statistics are recomputed per weight
+   * sample at the end of training), and no early stopping (the SWAG epochs continue from the last ordinary epoch).
    */
   private static void checkSwag(Task task, NetworkSpec network, TrainingSpec training) {
     InvalidInputException.check(task == Task.CLASSIFICATION && network.type() == NetworkType.MLP,
-        "ensemble.swag needs task classification and network.type mlp (its SGD epochs run on the lean MLP step),"
-            + " found task %s and network.type %s", task.key(), network.type().key());
+        "ensemble.swag needs task classification and network.type mlp (its SGD epochs run on the lean MLP step, or"
+            + " DL4J's fit for batch norm), found task %s and network.type %s", task.key(), network.type().key());
     InvalidInputException.check(training.optimizer() == Optimizer.ADAM,
-        "ensemble.swag needs training.optimizer adam for the ordinary epochs (they and the SWAG epochs run on the"
-            + " lean MLP step), found %s", training.optimizer().key());
-    InvalidInputException.check(!network.batchNorm(),
-        "ensemble.swag does not support network.batchNorm: true yet (batch-norm statistics would need recomputing"
-            + " for every weight sample); set batchNorm: false or remove ensemble.swag");
+        "ensemble.swag needs training.optimizer adam for the ordinary epochs (the SWAG epochs then take plain SGD"
+            + " steps), found %s", training.optimizer().key());
     InvalidInputException.check(network.dropout() == 0,
-        "ensemble.swag needs network.dropout 0 (its SGD epochs run on the lean MLP step), found %s",
+        "ensemble.swag needs network.dropout 0 (SWAG with dropout is not supported), found %s",
         network.dropout());
     InvalidInputException.check(training.earlyStoppingPatience() == 0,
         "ensemble.swag does not combine with training.earlyStopping (the SWAG epochs continue from the last"

@@ -41,7 +41,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Member file format versions ({@link #FORMAT_VERSION}): 1, the ModelSerializer entries only; 2 (MultiSWAG),
  * plus an entry {@value #SWAG_ENTRY} holding the member's {@link SwagMoments} (their bytes carry their own version).
  * A member without SWAG moments is still written as version 1, byte for byte as before; both versions load, and a
- * version-1 file scores as it always did.
+ * version-1 file scores as it always did. A member with batch norm stores, in the same entry, S sets of batch-norm
+ * statistics (its {@link SwagMoments} bytes are then their version 2; older builds refuse them with "upgrade
+ * deepens"); the member file format stays 2.
  */
 public final class MemberModels {
   /** The ModelSerializer entries a member file may hold. */
@@ -171,20 +173,43 @@ public final class MemberModels {
    * S networks whose parameters are S draws from the member's SWAG Gaussian ({@link SwagMoments#sample}), draw s
    * seeded by {@code Seeds.derive(ensembleSeed, member, SWAG_SAMPLE, s)}: the same member gives the same S networks
    * wherever and whenever they are drawn. Each is a copy of {@code network} (the configuration) with the sampled
-   * parameters; they are the member's mixture components.
+   * parameters; they are the member's mixture components. For a network with batch norm the draw replaces the
+   * trainable parameters ({@link SwagBatchNorm#trainableIndices}) and draw s then gets the member's stored set s of
+   * batch-norm statistics ({@link SwagBatchNorm#apply}), computed at the end of its training under the same draw.
    */
   public static MemberNetwork[] swagSamples(
       MemberNetwork network, SwagMoments swag, int samples, long ensembleSeed, int member) {
     InvalidInputException.check(samples >= 1, "SWAG samples must be >= 1, found %d", samples);
-    InvalidInputException.check(swag.numParams() == network.params().length(),
-        "member %d's SWAG moments have %d parameters but its network has %d", member, swag.numParams(),
-        network.params().length());
+    boolean bn = SwagBatchNorm.has(network);
+    if (bn != swag.hasBatchNorm()) {
+      throw new DeepensException(bn
+          ? "member " + member + "'s network has batch norm but its SWAG moments hold no batch-norm statistics"
+          : "member " + member + "'s SWAG moments hold batch-norm statistics but its network has no batch norm");
+    }
+    int[] trainable = bn ? SwagBatchNorm.trainableIndices(network) : null;
+    InvalidInputException.check(swag.numParams() == (bn ? trainable.length : network.params().length()),
+        "member %d's SWAG moments have %d parameters but its network has %d%s", member, swag.numParams(),
+        bn ? trainable.length : network.params().length(), bn ? " trainable ones" : "");
+    if (bn) {
+      InvalidInputException.check(samples <= swag.batchNormSets(),
+          "member %d holds batch-norm statistics for %d SWAG samples but %d are asked for; retrain with"
+              + " ensemble.swag.samples >= %d", member, swag.batchNormSets(), samples, samples);
+    }
+    float[] base = bn ? network.params().castTo(DataType.FLOAT).dup('c').data().asFloat() : null;
     MemberNetwork[] out = new MemberNetwork[samples];
     for (int s = 0; s < samples; s++) {
       float[] theta = swag.sample(io.deepens.core.random.Seeds.derive(
           ensembleSeed, member, io.deepens.core.random.SeedPurpose.SWAG_SAMPLE, s));
       MemberNetwork copy = network.copy();
+      if (bn) {
+        float[] full = base.clone();
+        SwagBatchNorm.scatter(theta, trainable, full);
+        theta = full;
+      }
       copy.setParams(Nd4j.createFromArray(theta).reshape(1, theta.length));
+      if (bn) {
+        SwagBatchNorm.apply(copy, swag.batchNorm(s));
+      }
       out[s] = copy;
     }
     return out;

@@ -86,7 +86,11 @@ import org.slf4j.LoggerFactory;
  * {@code swag.snapshotsPerEpoch} snapshots per epoch, after minibatches ⌊j·B/c⌋, j = 1..c (B minibatches per epoch,
  * c snapshots; the last at the epoch's end). Checkpoints carry the moments, so a member resumed mid-SWAG ends with
  * the same moments and parameters. The member's network then holds θ̄ (the SWA weights) and its result the
- * moments. SWAG needs the lean MLP step; where {@link LeanPath} picks {@code fit} the member fails with the reason.
+ * moments. Where {@link LeanPath} picks DL4J's {@code fit} (batch-norm MLPs, which the lean step does not take, or
+ * the lean step switched off), the SWAG epochs run {@code fit} with every layer's updater switched to plain SGD at
+ * {@code swag.learningRate} (weight decay as configured), and the moments cover the parameters except batch-norm
+ * running statistics. A member with batch norm ends with {@link SwagBatchNorm}'s statistics: its network gets those
+ * of θ̄ and its moments S sets, one per SWAG sample scoring draws (S + 1 passes over its training rows).
  *
  * <p>ND4J's thread count is process-wide: it is set to {@code resources.threadsPerMember} (one member per JVM
  * thread pool is assumed, as with one Spark task per executor core).
@@ -288,6 +292,8 @@ public final class MemberTrainer {
     private final SwagSpec swag;
     private final int totalEpochs;
     private SwagMoments moments;
+    /** SWAG on DL4J's fit: the flat positions the moments cover ({@link SwagBatchNorm#trainableIndices}). */
+    private int[] trainable;
 
     // per-iteration buffers, reused
     private Batch full;
@@ -362,9 +368,13 @@ public final class MemberTrainer {
           compute.device() == null ? "" : ", device " + compute.device());
       int batches = (n + bs - 1) / bs;
       if (swag != null) {
-        if (!(fast instanceof MlpTrainingStep)) {
-          throw new DeepensException("member " + member + ": ensemble.swag runs its SGD epochs on the lean MLP step,"
-              + " but this member trains on the " + choice.decision().describe());
+        if (fast != null ? !(fast instanceof MlpTrainingStep) : net.multiLayerNetwork().isEmpty()) {
+          throw new DeepensException("member " + member + ": ensemble.swag runs its SGD epochs on the lean MLP step"
+              + " or DL4J's fit of a multilayer network, but this member trains on the "
+              + choice.decision().describe());
+        }
+        if (fast == null) {
+          trainable = SwagBatchNorm.trainableIndices(net);
         }
         InvalidInputException.check(swag.snapshotsPerEpoch() <= batches,
             "ensemble.swag.snapshotsPerEpoch (%d) must be <= the minibatches per epoch of member %d (%d rows / batch"
@@ -375,9 +385,13 @@ public final class MemberTrainer {
         boolean swagEpoch = epoch >= t.epochs();
         int snapshot = 1; // the next snapshot of a SWAG epoch, 1..c
         if (swagEpoch) {
-          ((MlpTrainingStep) fast).useSgd(swag.learningRate());
+          if (fast != null) {
+            ((MlpTrainingStep) fast).useSgd(swag.learningRate());
+          } else {
+            SwagBatchNorm.useSgd(net, swag.learningRate());
+          }
           if (moments == null) {
-            moments = new SwagMoments((int) net.params().length(), swag.rank());
+            moments = new SwagMoments(fast != null ? (int) net.params().length() : trainable.length, swag.rank());
           }
         }
         net.setEpochCount(epoch);
@@ -403,7 +417,8 @@ public final class MemberTrainer {
             }
             lossSum += s * m;
             if (swagEpoch && b0 / bs + 1 == (int) ((long) snapshot * batches / swag.snapshotsPerEpoch())) {
-              moments.collect(((MlpTrainingStep) fast).parameters());
+              moments.collect(fast != null ? ((MlpTrainingStep) fast).parameters()
+                  : SwagBatchNorm.gather(floats(net.params()), trainable));
               snapshot++;
             }
           }
@@ -587,7 +602,9 @@ public final class MemberTrainer {
           net.setParams(bestParams);
         }
         status = stopped ? MemberStatus.EARLY_STOPPED : MemberStatus.OK;
-        if (moments != null) {
+        if (moments != null && SwagBatchNorm.has(net)) {
+          batchNormStatistics();
+        } else if (moments != null) {
           float[] swa = moments.meanAsFloats();
           net.setParams(Nd4j.createFromArray(swa).reshape(1, swa.length));
         }
@@ -609,6 +626,43 @@ public final class MemberTrainer {
           Provenance.current(specSha256),
           compute);
       return new MemberResult(out, report, out == null ? null : moments);
+    }
+
+    /**
+     * SWAG with batch norm ({@link SwagBatchNorm}): sets the network's trainable parameters to θ̄ and its batch-norm
+     * statistics to those of θ̄, then computes set j of batch-norm statistics under the weights of SWAG draw j
+     * (seeded exactly as {@link MemberModels#swagSamples} seeds it), j = 0..S−1, and attaches the S sets to the
+     * moments: S + 1 passes over at most {@link SwagBatchNorm#MAX_ROWS} of the member's training rows.
+     */
+    private void batchNormStatistics() {
+      if (train == null) {
+        throw new DeepensException("member " + member + ": SWAG with batch norm needs the member's training rows"
+            + " (data.placement: copy)");
+      }
+      long t0 = System.nanoTime();
+      int[] rows = SwagBatchNorm.rows(train.numRows(), Seeds.derive(seed, member, SeedPurpose.SWAG_BN_ROWS, 0));
+      int bs = Math.min(t.batchSize(), rows.length);
+      int[] idx = SwagBatchNorm.trainableIndices(net);
+      float[] full = floats(net.params());
+      SwagBatchNorm.scatter(moments.meanAsFloats(), idx, full);
+      net.setParams(Nd4j.createFromArray(full).reshape(1, full.length));
+      SwagBatchNorm.apply(net, SwagBatchNorm.compute(net, train, rows, bs));
+      float[] base = floats(net.params());
+      MemberNetwork draw = net.copy();
+      float[][] sets = new float[swag.samples()][];
+      for (int j = 0; j < sets.length; j++) {
+        float[] theta = base.clone();
+        SwagBatchNorm.scatter(moments.sample(Seeds.derive(seed, member, SeedPurpose.SWAG_SAMPLE, j)), idx, theta);
+        draw.setParams(Nd4j.createFromArray(theta).reshape(1, theta.length));
+        sets[j] = SwagBatchNorm.compute(draw, train, rows, bs);
+      }
+      moments.withBatchNorm(sets);
+      LOG.info("member {}: batch-norm statistics of the SWA weights and {} SWAG samples over {} training rows in"
+          + " {} ms", member, sets.length, rows.length, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private static float[] floats(INDArray a) {
+      return a.castTo(DataType.FLOAT).dup('c').data().asFloat();
     }
 
     /** The largest |w| over trainable parameters (batch-norm running statistics excluded: they follow the data). */

@@ -17,14 +17,23 @@ import java.util.SplittableRandom;
  * z₂ ~ N(0, I_K): first the K values of z₂, then the P values of z₁, from one {@link SplittableRandom} seeded by
  * the caller, so a sample depends only on the moments and the seed. Not thread-safe.
  *
- * <p>Bytes ({@link #toBytes()}, big-endian): magic {@code "DSWG"}, int version (1), int P, int K (capacity),
+ * <p>Batch norm ({@link SwagBatchNorm}): the moments of a member with batch-norm layers are over its trainable
+ * parameters only (P = {@link SwagBatchNorm#trainableIndices}, the running statistics excluded), and at the end of
+ * training the member attaches S sets of batch-norm statistics ({@link #withBatchNorm}), set j computed under the
+ * weights of {@code sample(Seeds.derive(seed, member, SWAG_SAMPLE, j))}, the draw scoring makes for component j.
+ *
+ * <p>Bytes ({@link #toBytes()}, big-endian): magic {@code "DSWG"}, int version, int P, int K (capacity),
  * long n, int columns held, int next ring slot, P doubles θ̄, P doubles m̄, then the ring's columns slot by slot
- * (columns held × P floats).
+ * (columns held × P floats). Version 1 ends there and is what moments without batch-norm statistics are written as
+ * (byte for byte as before); version 2 (batch norm) adds int S, int L and S × L floats, the S sets of statistics.
+ * Both versions are read.
  */
 public final class SwagMoments {
   private static final int MAGIC = 0x44535747; // "DSWG"
-  /** The layout version of {@link #toBytes()}. */
+  /** The layout version of {@link #toBytes()} without batch-norm statistics. */
   public static final int VERSION = 1;
+  /** The layout version of {@link #toBytes()} with batch-norm statistics (the newest this build reads). */
+  public static final int VERSION_BATCH_NORM = 2;
 
   private final int numParams;
   private final int rank;
@@ -34,6 +43,8 @@ public final class SwagMoments {
   private final float[][] ring;
   private int held;
   private int next;
+  /** S sets of batch-norm statistics (S × L), or null for a network without batch norm. */
+  private float[][] batchNorm;
 
   /** Empty moments for {@code numParams} weights keeping the last {@code rank} deviations. */
   public SwagMoments(int numParams, int rank) {
@@ -116,6 +127,36 @@ public final class SwagMoments {
     return d;
   }
 
+  /**
+   * Attaches S sets of batch-norm statistics ({@link SwagBatchNorm#compute}'s layout, all of one length), set j
+   * for the draw {@code sample(derive(seed, member, SWAG_SAMPLE, j))}; arrays are kept, not copied.
+   */
+  public void withBatchNorm(float[][] sets) {
+    InvalidInputException.check(sets != null && sets.length >= 1, "batch-norm statistics need >= 1 set");
+    for (float[] set : sets) {
+      InvalidInputException.check(set != null && set.length == sets[0].length && set.length >= 1,
+          "every set of batch-norm statistics must hold the same number (>= 1) of values");
+    }
+    batchNorm = sets;
+  }
+
+  /** True when batch-norm statistics are attached. */
+  public boolean hasBatchNorm() {
+    return batchNorm != null;
+  }
+
+  /** The number of attached sets of batch-norm statistics, 0 without. */
+  public int batchNormSets() {
+    return batchNorm == null ? 0 : batchNorm.length;
+  }
+
+  /** Set {@code j} of the batch-norm statistics (a copy). */
+  public float[] batchNorm(int j) {
+    InvalidInputException.check(batchNorm != null && j >= 0 && j < batchNorm.length,
+        "no batch-norm statistics for SWAG sample %d (the moments hold %d sets)", j, batchNormSets());
+    return batchNorm[j].clone();
+  }
+
   /** One draw from the SWAG Gaussian with a {@link SplittableRandom} seeded by {@code seed} (see the class comment). */
   public float[] sample(long seed) {
     InvalidInputException.check(count >= 1, "SWAG moments hold no snapshot: nothing to sample from");
@@ -142,8 +183,10 @@ public final class SwagMoments {
 
   /** The bytes of the class comment's layout. */
   public byte[] toBytes() {
-    ByteBuffer b = ByteBuffer.allocate(32 + 16 * numParams + 4 * held * numParams);
-    b.putInt(MAGIC).putInt(VERSION).putInt(numParams).putInt(rank).putLong(count).putInt(held).putInt(next);
+    int bnBytes = batchNorm == null ? 0 : 8 + 4 * batchNorm.length * batchNorm[0].length;
+    ByteBuffer b = ByteBuffer.allocate(32 + 16 * numParams + 4 * held * numParams + bnBytes);
+    b.putInt(MAGIC).putInt(batchNorm == null ? VERSION : VERSION_BATCH_NORM).putInt(numParams).putInt(rank)
+        .putLong(count).putInt(held).putInt(next);
     for (double v : mean) {
       b.putDouble(v);
     }
@@ -153,6 +196,14 @@ public final class SwagMoments {
     for (int i = 0; i < held; i++) {
       for (float v : ring[i]) {
         b.putFloat(v);
+      }
+    }
+    if (batchNorm != null) {
+      b.putInt(batchNorm.length).putInt(batchNorm[0].length);
+      for (float[] set : batchNorm) {
+        for (float v : set) {
+          b.putFloat(v);
+        }
       }
     }
     return b.array();
@@ -167,9 +218,9 @@ public final class SwagMoments {
         throw new DeepensException(String.format("%s: not SWAG moments (magic 0x%08X)", what, magic));
       }
       int version = b.getInt();
-      if (version != VERSION) {
-        throw new DeepensException(what + ": SWAG moments version " + version + " (this build reads " + VERSION
-            + "): upgrade deepens");
+      if (version != VERSION && version != VERSION_BATCH_NORM) {
+        throw new DeepensException(what + ": SWAG moments version " + version + " (this build reads "
+            + VERSION + " and " + VERSION_BATCH_NORM + "): upgrade deepens");
       }
       int p = b.getInt();
       int rank = b.getInt();
@@ -177,7 +228,8 @@ public final class SwagMoments {
       int held = b.getInt();
       int next = b.getInt();
       if (p < 1 || rank < 1 || held < 0 || held > rank || next < 0 || next >= rank || count < held
-          || b.remaining() != 16L * p + 4L * held * p) {
+          || (version == VERSION ? b.remaining() != 16L * p + 4L * held * p
+              : b.remaining() < 16L * p + 4L * held * p + 8)) {
         throw new DeepensException(what + ": damaged SWAG moments (P " + p + ", K " + rank + ", held " + held
             + ", " + b.remaining() + " bytes left)");
       }
@@ -195,6 +247,20 @@ public final class SwagMoments {
         m.ring[i] = new float[p];
         for (int j = 0; j < p; j++) {
           m.ring[i][j] = b.getFloat();
+        }
+      }
+      if (version == VERSION_BATCH_NORM) {
+        int sets = b.getInt();
+        int len = b.getInt();
+        if (sets < 1 || len < 1 || b.remaining() != 4L * sets * len) {
+          throw new DeepensException(what + ": damaged SWAG batch-norm statistics (" + sets + " sets of " + len
+              + ", " + b.remaining() + " bytes left)");
+        }
+        m.batchNorm = new float[sets][len];
+        for (float[] set : m.batchNorm) {
+          for (int j = 0; j < len; j++) {
+            set[j] = b.getFloat();
+          }
         }
       }
       return m;

@@ -113,4 +113,57 @@ class GoldenFilesTest {
       assertArrayEquals(expected[i], MemberModels.predict(net, v.features(i), 1, 64), 1e-6f, "row " + i);
     }
   }
+
+  /** The spec of {@code member-swag-v2.zip}: a SWAG member without batch norm (SWAG moments layout version 1). */
+  static final String SWAG_YAML = """
+      name: golden-swag
+      task: classification
+      data: {features: features, label: label, classes: 10}
+      network: {type: mlp, hidden: [8]}
+      training: {learningRate: 0.01, batchSize: 32, epochs: 2}
+      ensemble: {members: 1, seed: 13, swag: {epochs: 2, learningRate: 0.01, rank: 2, samples: 3}}
+      resources: {threadsPerMember: 1}
+      """;
+
+  /**
+   * A SWAG member file written before batch norm was supported (member file format 2, SWAG moments layout 1): member
+   * 0 of {@link #SWAG_YAML} trained on the first 200 digits training rows with the build of commit 489721e
+   * ({@link GoldenSwagMemberWriter}). It loads, its 3 SWAG draws (ensemble seed 13) are bit-identical to the draws
+   * made then (parameter SHA-256) and score what they scored then on the first 2 validation rows (tolerance 1e-6).
+   */
+  @Test
+  void swagMemberFileWithoutBatchNormSamplesAndScoresAsWhenWritten() throws IOException {
+    byte[] bytes = resource("member-swag-v2.zip");
+    MemberNetwork net = MemberModels.fromBytes(bytes);
+    SwagMoments m = MemberModels.readSwag(bytes, "golden");
+    assertEquals("a143ae315a117b731983891ff96c9581580f8b3243fb01870d8026fcedbbc7f1", MemberModels.paramsSha256(net));
+    assertTrue(!m.hasBatchNorm());
+    assertEquals(SwagMoments.VERSION, java.nio.ByteBuffer.wrap(m.toBytes()).getInt(4));
+    String[] sha = {
+        "70cb80c826060789e1a63a01d0f66996b21382359959c50f8f40f95df39da6ed",
+        "976310761eadfedd02c9d4a1ecd32bf60671ab1e7093f7d3ae31209bc6af3ab5",
+        "8994c42b3b616528dd701fb7f33dc938dda28049adc1108bf626db7a8a12759b"};
+    float[][][] expected = {
+        {{0.0801881f, 0.09650239f, 0.07902104f, 0.12435197f, 0.1432369f, 0.07963854f, 0.062324848f, 0.12283617f,
+            0.11448024f, 0.09741976f},
+         {0.081226386f, 0.09763202f, 0.0873614f, 0.11760326f, 0.1310732f, 0.08491722f, 0.07228364f, 0.115457706f,
+            0.11217349f, 0.10027177f}},
+        {{0.08027999f, 0.096441425f, 0.07905061f, 0.124431536f, 0.14317846f, 0.07964061f, 0.062333915f, 0.122723475f,
+            0.11443744f, 0.097482584f},
+         {0.08124236f, 0.09757931f, 0.08733878f, 0.117716245f, 0.13115935f, 0.08489065f, 0.07219355f, 0.11542228f,
+            0.11215251f, 0.10030501f}},
+        {{0.080455646f, 0.09627884f, 0.07896446f, 0.12450247f, 0.14331815f, 0.07957352f, 0.062233564f, 0.12289957f,
+            0.114316456f, 0.09745731f},
+         {0.08160869f, 0.09746791f, 0.0872836f, 0.11768948f, 0.13093574f, 0.08484096f, 0.07223625f, 0.11561339f,
+            0.11199539f, 0.100328594f}}};
+    MemberNetwork[] draws = MemberModels.swagSamples(net, m, 3, 13, 0);
+    TrainingSet v = Digits.part(true, 2);
+    for (int d = 0; d < 3; d++) {
+      assertEquals(sha[d], MemberModels.paramsSha256(draws[d]), "sample " + d);
+      for (int i = 0; i < 2; i++) {
+        assertArrayEquals(expected[d][i], MemberModels.predict(draws[d], v.features(i), 1, 64), 1e-6f,
+            "sample " + d + ", row " + i);
+      }
+    }
+  }
 }

@@ -254,9 +254,11 @@ class SwagTest {
     InvalidInputException e = assertThrows(InvalidInputException.class, () -> SpecLoader.parse(
         base.replace("\"rank\":3", "\"rank\":9"), "x"));
     assertTrue(e.getMessage().contains("ensemble.swag.rank (9) must be <= the snapshots collected"), e.getMessage());
+    // batch norm is supported (SwagBatchNormTest); dropout is not
+    assertTrue(SpecLoader.parse(base.replace("\"batchNorm\":false", "\"batchNorm\":true"), "x").network().batchNorm());
     e = assertThrows(InvalidInputException.class, () -> SpecLoader.parse(
-        base.replace("\"batchNorm\":false", "\"batchNorm\":true"), "x"));
-    assertTrue(e.getMessage().contains("ensemble.swag does not support network.batchNorm"), e.getMessage());
+        base.replace("\"dropout\":0.0", "\"dropout\":0.2"), "x"));
+    assertTrue(e.getMessage().contains("ensemble.swag needs network.dropout 0"), e.getMessage());
     e = assertThrows(InvalidInputException.class, () -> SpecLoader.parse(
         base.replace("\"mcDropoutSamples\":0", "\"mcDropoutSamples\":4"), "x"));
     assertTrue(e.getMessage().contains("ensemble.swag and ensemble.mcDropoutSamples"), e.getMessage());
