@@ -199,22 +199,8 @@ class SwagBatchNormTest {
 
   @Test
   void sameSeedSameMemberAndResumingMidSwagGivesTheSameMember() {
-    InMemoryCheckpointer full = new InMemoryCheckpointer();
-    MemberResult a = MemberTrainer.train(SPEC, 0, train, validation, full, null);
-    SwagTest.Recorder rec = new SwagTest.Recorder();
-    MemberResult b = MemberTrainer.train(SPEC, 0, train, validation, rec, null);
-    assertEquals(a.report().paramsSha256(), b.report().paramsSha256());
-    assertArrayEquals(a.swag().toBytes(), b.swag().toBytes());
     // resume after epoch 4 (the second SWAG epoch, on DL4J's fit with plain SGD)
-    MemberCheckpoint afterFour = rec.saved.get(3);
-    assertEquals(4, afterFour.epochsCompleted());
-    assertNotNull(afterFour.swagMoments());
-    InMemoryCheckpointer store = new InMemoryCheckpointer();
-    store.save(0, afterFour);
-    MemberResult resumed = MemberTrainer.train(SPEC, 0, train, validation, store, null);
-    assertEquals(4, resumed.report().resumedFromEpoch());
-    assertEquals(a.report().paramsSha256(), resumed.report().paramsSha256());
-    assertArrayEquals(a.swag().toBytes(), resumed.swag().toBytes());
+    SwagTest.resumingAfterGivesTheSameMember(SPEC, train, validation, 4);
   }
 
   @Test

@@ -207,20 +207,31 @@ class SwagTest {
 
   @Test
   void resumingMidSwagGivesTheSameMember() {
-    InMemoryCheckpointer full = new InMemoryCheckpointer();
-    MemberResult uninterrupted = MemberTrainer.train(SPEC, 0, train, validation, full, null);
-    // a run killed after epoch 5 (the third epoch of SWAG): keep that checkpoint, resume from it
+    // a run killed after epoch 5 (the third epoch of SWAG)
+    resumingAfterGivesTheSameMember(SPEC, train, validation, 5);
+  }
+
+  /**
+   * Member 0 trained uninterrupted, then recorded, then resumed from its checkpoint after {@code epoch} (a SWAG
+   * epoch): the recorded and the resumed runs give the uninterrupted member and SWAG moments. Returns that member.
+   */
+  static MemberResult resumingAfterGivesTheSameMember(EnsembleSpec spec, TrainingSet train, TrainingSet validation,
+      int epoch) {
+    MemberResult uninterrupted = MemberTrainer.train(spec, 0, train, validation, new InMemoryCheckpointer(), null);
     Recorder rec = new Recorder();
-    MemberTrainer.train(SPEC, 0, train, validation, rec, null);
-    MemberCheckpoint afterFive = rec.saved.get(4);
-    assertEquals(5, afterFive.epochsCompleted());
-    assertNotNull(afterFive.swagMoments());
+    MemberResult recorded = MemberTrainer.train(spec, 0, train, validation, rec, null);
+    assertEquals(uninterrupted.report().paramsSha256(), recorded.report().paramsSha256());
+    assertArrayEquals(uninterrupted.swag().toBytes(), recorded.swag().toBytes());
+    MemberCheckpoint after = rec.saved.get(epoch - 1);
+    assertEquals(epoch, after.epochsCompleted());
+    assertNotNull(after.swagMoments());
     InMemoryCheckpointer store = new InMemoryCheckpointer();
-    store.save(0, afterFive);
-    MemberResult resumed = MemberTrainer.train(SPEC, 0, train, validation, store, null);
-    assertEquals(5, resumed.report().resumedFromEpoch());
+    store.save(0, after);
+    MemberResult resumed = MemberTrainer.train(spec, 0, train, validation, store, null);
+    assertEquals(epoch, resumed.report().resumedFromEpoch());
     assertEquals(uninterrupted.report().paramsSha256(), resumed.report().paramsSha256());
     assertArrayEquals(uninterrupted.swag().toBytes(), resumed.swag().toBytes());
+    return uninterrupted;
   }
 
   @Test
