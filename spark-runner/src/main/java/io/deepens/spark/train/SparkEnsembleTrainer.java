@@ -171,6 +171,8 @@ public final class SparkEnsembleTrainer {
    */
   private TablePass copyTables(Dataset<Row> table, Dataset<Row> validationTable, EnsembleSpec spec,
       Options options, boolean profileOnly) {
+    table = trainingColumns(table, spec);
+    validationTable = validationTable == null ? null : trainingColumns(validationTable, spec);
     int classes = spec.task() == Task.CLASSIFICATION ? spec.data().classes() : 0;
     FeatureDecoder decoder0 = FeatureDecoder.of(table.schema(), spec.data().features(), spec.data().label(), classes,
         spec.data().key(), -1); // the feature length of array and vector columns is learnt from the data
@@ -222,6 +224,30 @@ public final class SparkEnsembleTrainer {
     return new TablePass(perMember, decoder0, trainProfiles, trainRdd.getNumPartitions(),
         validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap, trainRdd,
         valRdd, fraction, splitSeed);
+  }
+
+  /**
+   * The table with only the columns training decodes (the features, the label, the key), so its scan reads nothing
+   * else: Parquet and ORC then skip the other columns' bytes, which matters for a wide table in a lake, and most of
+   * all to the streaming placement, which reads the table every epoch. A table that lacks one of them is returned
+   * as it is, for the decoder to say which column is missing and what the table has.
+   */
+  static Dataset<Row> trainingColumns(Dataset<Row> table, EnsembleSpec spec) {
+    java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(spec.data().features());
+    if (spec.data().label() != null) {
+      names.add(spec.data().label());
+    }
+    if (spec.data().key() != null) {
+      names.add(spec.data().key());
+    }
+    List<String> columns = Arrays.asList(table.columns());
+    if (!columns.containsAll(names) || names.size() == columns.size()) {
+      return table;
+    }
+    org.apache.spark.sql.Column[] select = names.stream()
+        .map(n -> org.apache.spark.sql.functions.col("`" + n.replace("`", "``") + "`"))
+        .toArray(org.apache.spark.sql.Column[]::new);
+    return table.select(select);
   }
 
   /**

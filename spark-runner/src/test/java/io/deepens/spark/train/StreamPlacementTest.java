@@ -19,6 +19,7 @@ import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -50,7 +51,11 @@ class StreamPlacementTest {
   }
 
   private Manifest train(EnsembleSpec spec, Dataset<Row> val, String runId) {
-    return new SparkEnsembleTrainer(spark).train(train, val, spec, new SparkEnsembleTrainer.Options(
+    return train(train, spec, val, runId);
+  }
+
+  private Manifest train(Dataset<Row> table, EnsembleSpec spec, Dataset<Row> val, String runId) {
+    return new SparkEnsembleTrainer(spark).train(table, val, spec, new SparkEnsembleTrainer.Options(
         tmp.resolve("store").toUri().toString(), runId, "digits", Map.of())).manifest();
   }
 
@@ -84,6 +89,13 @@ class StreamPlacementTest {
       assertEquals(a.data().trainRows(), r.path("trainRows").asLong(), "every training row once per epoch");
       assertEquals(a.data().validationRows(), r.path("validationRows").asLong());
     }
+    // a wider table: its extra column is never read, and the members are the same
+    Path widePath = tmp.resolve("train-wide");
+    train.withColumn("notes", functions.lit("n".repeat(200))).write().parquet(widePath.toString());
+    Dataset<Row> wide = spark.read().parquet(widePath.toString());
+    String plan = SparkEnsembleTrainer.trainingColumns(wide, STREAM).queryExecution().executedPlan().toString();
+    assertTrue(plan.contains("ReadSchema: struct<") && !plan.contains("notes"), plan);
+    assertEquals(shas, shas(train(wide, STREAM, null, "stream-wide")), "the extra column changes nothing");
     Manifest copy = train(SparkTestSupport.smallSpec(2, 3), null, "copy");
     long copied = ((Number) timing(copy).get("shuffleWriteBytes")).longValue();
     // two copies of ~1,150 rows of 64 floats: well over 2 × 1,150 × 64 × 4 / 4 bytes even if compressed 4-fold
