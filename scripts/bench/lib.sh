@@ -1,5 +1,6 @@
-# Shared by the scoring benchmarks: the runtime classpath (as scripts/deepens builds it) plus spark-runner's test
-# classes (where the bench drivers live), and Spark's Java 17 options. Source it; it defines ROOT, CP, OPENS, bench.
+# Shared by the benchmarks: the runtime classpath (as scripts/deepens builds it) plus spark-runner's test
+# classes (where the bench drivers live), and Spark's Java 17 options. Source it; it defines ROOT, DEPS, CP, OPENS,
+# bench and run_java_file.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CP_FILE="$ROOT/jobs/target/runtime-classpath.txt"
 if [[ ! -f "$CP_FILE" || ! -f "$ROOT/jobs/target/classes/io/deepens/jobs/Main.class" ]]; then
@@ -19,4 +20,16 @@ bench() {
   # shellcheck disable=SC2086
   java ${BENCH_JAVA_OPTS:--Xmx4g} "${OPENS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" \
     -cp "$CP" io.deepens.spark.bench.ScoringBench "$@"
+}
+# run_java_file NAME HEAP ARGS...: compiles scripts/bench/NAME.java against the runtime classpath (Spark, DL4J) and
+# runs its class NAME with HEAP (e.g. -Xmx2g) and Spark's Java 17 options; the compiled classes are removed after.
+run_java_file() {
+  local name=$1 heap=$2 tmp rc=0
+  shift 2
+  tmp=$(mktemp -d)
+  javac -nowarn -cp "$DEPS" -d "$tmp" "$ROOT/scripts/bench/$name.java" 2>&1 | grep -v '^Note:' || true
+  java "$heap" "${OPENS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" -cp "$tmp:$DEPS" \
+    "$name" "$@" || rc=$?
+  rm -rf "$tmp"
+  return $rc
 }

@@ -7,14 +7,7 @@
 #   scripts/bench/make-x8.sh [SOURCE=/work/data/fm/train] [OUTPUT=/work/data/fm_train_x8] [COPIES=8]
 # Needs a build (mvn -B -DskipTests install) for jobs/target/runtime-classpath.txt.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SOURCE=${1:-/work/data/fm/train} OUTPUT=${2:-/work/data/fm_train_x8} COPIES=${3:-8}
 if [[ -e "$OUTPUT" ]]; then echo "make-x8: $OUTPUT exists; remove it first" >&2; exit 2; fi
-source "$ROOT/scripts/java-opens.sh"
-DEPS="$(tr ':' '\n' < "$ROOT/jobs/target/runtime-classpath.txt" | grep -v '/io/deepens/' | paste -sd: -)"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-javac -nowarn -cp "$DEPS" -d "$TMP" "$ROOT/scripts/bench/MakeX8.java" 2>&1 | grep -v '^Note:' || true
-export SPARK_SCALA_VERSION=2.12
-java -Xmx2g "${OPENS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" -cp "$TMP:$DEPS" \
-  MakeX8 "$SOURCE" "$OUTPUT" "$COPIES" 'local[2]'
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+run_java_file MakeX8 -Xmx2g "$SOURCE" "$OUTPUT" "$COPIES" 'local[2]'

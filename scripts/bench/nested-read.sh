@@ -7,13 +7,7 @@
 #   scripts/bench/nested-read.sh /work/data/fm/train
 # Needs a build (mvn -B -DskipTests install) for jobs/target/runtime-classpath.txt.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TABLE=$1 COLUMN=${2:-features} REPS=${3:-7}
-source "$ROOT/scripts/java-opens.sh"
-DEPS="$(tr ':' '\n' < "$ROOT/jobs/target/runtime-classpath.txt" | grep -v '/io/deepens/' | paste -sd: -)"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-javac -nowarn -cp "$DEPS" -d "$TMP" "$ROOT/scripts/bench/NestedRead.java" 2>&1 | grep -v '^Note:' || true
 echo "== $TABLE, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-java -Xmx2g "${OPENS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" -cp "$TMP:$DEPS" \
-  NestedRead "$TABLE" "$COLUMN" "$REPS" 2>&1 | grep -E '^(rep|median)|Exception'
+run_java_file NestedRead -Xmx2g "$TABLE" "$COLUMN" "$REPS" 2>&1 | grep -E '^(rep|median)|Exception'
