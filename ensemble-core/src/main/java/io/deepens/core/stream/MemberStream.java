@@ -209,7 +209,7 @@ public final class MemberStream implements RowStream {
         ys = Arrays.copyOf(ys, capacity);
         keys = Arrays.copyOf(keys, capacity);
       }
-      System.arraycopy(c.features(), 0, xs, n * numFeatures, numFeatures);
+      c.copyFeatures(xs, n * numFeatures);
       ys[n] = c.label();
       keys[n] = c.key();
       n++;
@@ -276,7 +276,7 @@ public final class MemberStream implements RowStream {
       }
       while (count < bufferRows && refill()) {
         int p = slot[count];
-        System.arraycopy(cursor.features(), 0, xs, p * numFeatures, numFeatures);
+        cursor.copyFeatures(xs, p * numFeatures);
         ys[p] = cursor.label();
         count++;
         pending--;

@@ -84,7 +84,7 @@ public final class ReadAheadSplits implements SplitTable {
     private final int split;
     private final BlockingQueue<Block> full = new ArrayBlockingQueue<>(depth + 3); // every block + the END marker
     private final BlockingQueue<Block> free = new ArrayBlockingQueue<>(depth + 2);
-    private final float[] x = new float[numFeatures];
+    private float[] x; // features() of the current row, copied out of its block only when asked for
     private final Thread reader;
     private volatile boolean stop;
     private volatile Throwable error;
@@ -162,7 +162,6 @@ public final class ReadAheadSplits implements SplitTable {
         return false;
       }
       if (block != null && ++row < block.n) {
-        System.arraycopy(block.xs, row * numFeatures, x, 0, numFeatures);
         return true;
       }
       if (block != null) {
@@ -191,7 +190,6 @@ public final class ReadAheadSplits implements SplitTable {
       }
       block = b;
       row = 0;
-      System.arraycopy(block.xs, 0, x, 0, numFeatures);
       return true;
     }
 
@@ -212,7 +210,16 @@ public final class ReadAheadSplits implements SplitTable {
 
     @Override
     public float[] features() {
+      if (x == null) {
+        x = new float[numFeatures];
+      }
+      System.arraycopy(block.xs, row * numFeatures, x, 0, numFeatures);
       return x;
+    }
+
+    @Override
+    public void copyFeatures(float[] dst, int offset) {
+      System.arraycopy(block.xs, row * numFeatures, dst, offset, numFeatures); // the block's row, copied once
     }
 
     @Override

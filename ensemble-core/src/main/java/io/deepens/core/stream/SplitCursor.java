@@ -20,6 +20,15 @@ public interface SplitCursor extends AutoCloseable {
   /** The row's features; valid until the next call of {@link #next()}. */
   float[] features();
 
+  /**
+   * Copies the row's features into {@code dst[offset ..]}: {@link #features()} copied, unless the cursor holds the row
+   * elsewhere and copies it from there directly (a read-ahead block).
+   */
+  default void copyFeatures(float[] dst, int offset) {
+    float[] x = features();
+    System.arraycopy(x, 0, dst, offset, x.length);
+  }
+
   /** Releases the reader; idempotent. */
   @Override
   void close();

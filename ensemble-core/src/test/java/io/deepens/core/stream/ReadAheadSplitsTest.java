@@ -1,5 +1,6 @@
 package io.deepens.core.stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -25,6 +26,9 @@ class ReadAheadSplitsTest {
         for (float v : x) {
           assertEquals(x[0], v); // every feature of a ListSplitTable row is its row number
         }
+        float[] at2 = new float[x.length + 2];
+        c.copyFeatures(at2, 2);
+        assertArrayEquals(x, java.util.Arrays.copyOfRange(at2, 2, at2.length), "copyFeatures agrees with features()");
         out.add(x[0] + "/" + c.key() + "/" + c.label() + "/" + c.validation());
       }
       assertFalse(c.next(), "an exhausted cursor stays exhausted");

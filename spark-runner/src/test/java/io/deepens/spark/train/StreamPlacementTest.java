@@ -96,6 +96,13 @@ class StreamPlacementTest {
     String plan = SparkEnsembleTrainer.trainingColumns(wide, STREAM).queryExecution().executedPlan().toString();
     assertTrue(plan.contains("ReadSchema: struct<") && !plan.contains("notes"), plan);
     assertEquals(shas, shas(train(wide, STREAM, null, "stream-wide")), "the extra column changes nothing");
+    // a column that fails whenever it is computed: training must never read it
+    org.apache.spark.sql.expressions.UserDefinedFunction boom = functions.udf(
+        (org.apache.spark.sql.api.java.UDF1<Long, String>) id -> {
+          throw new IllegalStateException("column 'boom' was read (row " + id + ")");
+        }, org.apache.spark.sql.types.DataTypes.StringType);
+    Dataset<Row> trap = train.withColumn("boom", boom.apply(functions.col("id")));
+    assertEquals(shas, shas(train(trap, STREAM, null, "stream-trap")), "only the spec's columns are read");
     Manifest copy = train(SparkTestSupport.smallSpec(2, 3), null, "copy");
     long copied = ((Number) timing(copy).get("shuffleWriteBytes")).longValue();
     // two copies of ~1,150 rows of 64 floats: well over 2 × 1,150 × 64 × 4 / 4 bytes even if compressed 4-fold
