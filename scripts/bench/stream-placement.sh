@@ -4,7 +4,9 @@
 # member its rows per epoch, the epochs' time and samples/s (rows x epochs / time of the epochs: for stream this
 # includes reading the table from its source, for copy it does not), samples/s over the whole member task (copy:
 # receiving the shuffled rows + training; stream: set-up + training) and the wall time; then, with TEST, the
-# ensemble's test accuracy and NLL (scripts/deepens evaluate).
+# ensemble's test accuracy and NLL (scripts/deepens evaluate). With 3 or more epochs also each member's steady state:
+# the median epoch after the first (every epoch's time includes its validation pass; the first also the JIT's warm-up,
+# and for stream the validation rows' gathering), as samples/s.
 #   scripts/bench/stream-placement.sh CONFIG DATA OUT MASTER [TEST] [-- EXTRA_TRAIN_ARGS...]
 #   scripts/bench/stream-placement.sh conf/fashion-mnist-mlp-stream.yaml /work/data/fm/train /tmp/sp 'local[2]' \
 #       /work/data/fm/test -- --members 2 --epochs 2
@@ -36,7 +38,7 @@ if [[ $rc != 0 ]]; then
   exit 0
 fi
 python3 - "$S" "$t0" "$t1" <<'PY'
-import glob, json, sys
+import glob, json, statistics, sys
 store, t0, t1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 man = json.load(open(glob.glob(store + "/versions/*/manifest.json")[0]))
 t = man["provenance"]["timing"]
@@ -50,6 +52,11 @@ for mm, e in zip(t["members"], man["members"]):
           f"{rows*ep/(mm['epochsMillis']/1000):,.0f} samples/s; task (receive {mm['receiveMillis']/1000:.1f} s + "
           f"train {mm['trainMillis']/1000:.1f} s) = {rows*ep/((mm['receiveMillis']+mm['trainMillis'])/1000):,.0f} "
           f"samples/s; val acc {last.get('validationAccuracy')}, val NLL {last.get('validationNll'):.4f}")
+    ms = [x["millis"] for x in r["epochs"]]
+    if len(ms) > 2:  # steady state: the median epoch after the first (JIT warm-up, first split opens, validation gather)
+        med = statistics.median(ms[1:])
+        print(f"    epochs after the first: median {med:.0f} ms = {rows/(med/1000):,.0f} samples/s (each, ms: "
+              f"{' '.join(str(m) for m in ms)})")
 PY
 if [[ -n $TEST ]]; then
   "$ROOT/scripts/deepens" evaluate --ensemble "$S" --test "$TEST" --report "$S-report" > "$S-eval.log" 2>&1 || {

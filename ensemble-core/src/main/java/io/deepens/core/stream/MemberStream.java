@@ -28,8 +28,14 @@ import java.util.SplittableRandom;
  * {@code validationBudgetBytes}; a larger validation set is refused with a message saying what to change.
  *
  * <p>Everything depends only on (seed, member, epoch) and the table's splits: the same epoch opened twice gives the
- * same rows in the same order (a resumed member replays its epoch up to its checkpoint). Memory: B × (features + 1)
- * floats for the buffer, one open split, and the validation rows.
+ * same rows in the same order (a resumed member replays its epoch up to its checkpoint).
+ *
+ * <p>Two things keep the member from waiting on its source: the split after the current one is opened when the
+ * current one is (a {@link ReadAheadSplits} table starts decoding it at once), and an epoch that another follows
+ * ({@link #epoch(int, boolean)}) fills the next epoch's buffer during its drain, the last B rows it hands out after
+ * its source is read, in the storage those rows free; so only the first epoch waits for B rows before its first
+ * minibatch. Memory: B × (features + 1) floats for the buffer (allocated once per member and kept across epochs),
+ * B ints per epoch for its slots, two open splits, and the validation rows.
  */
 public final class MemberStream implements RowStream {
   private final SplitTable train;
@@ -44,6 +50,11 @@ public final class MemberStream implements RowStream {
 
   private TrainingSet validation;
   private long[] validationKeys;
+  // the shuffle buffer of the last closed epoch, taken by the next: B × (features + 1) floats allocated once per
+  // member, not once per epoch (tens of MB, which the JVM's G1 collector allocates outside its young generation)
+  private Buffer spare;
+  // the epoch an open epoch's drain is filling, handed out by the next epoch() if it asks for that epoch
+  private Epoch successor;
   private long trainRows = -1;
 
   /**
@@ -84,8 +95,32 @@ public final class MemberStream implements RowStream {
 
   @Override
   public EpochRows epoch(int epoch) {
+    return epoch(epoch, false);
+  }
+
+  /**
+   * Opens epoch {@code epoch}; with {@code anotherFollows}, its drain (the last B rows, handed out after the table is
+   * read) already fills epoch {@code epoch + 1}'s buffer, so that epoch, opened next, starts at once. The rows and
+   * their order are the same either way.
+   */
+  @Override
+  public EpochRows epoch(int epoch, boolean anotherFollows) {
     InvalidInputException.check(epoch >= 0, "epoch must be >= 0, found %d", epoch);
-    return new Epoch(epoch);
+    Epoch s = successor;
+    successor = null;
+    if (s != null) {
+      if (s.epoch == epoch && s.owns && !s.closed) {
+        return s.withPrefill(anotherFollows);
+      }
+      s.close();
+    }
+    return new Epoch(epoch, anotherFollows);
+  }
+
+  private Buffer takeSpare() {
+    Buffer b = spare;
+    spare = null;
+    return b != null ? b : new Buffer(new float[Math.multiplyExact(bufferRows, numFeatures)], new float[bufferRows]);
   }
 
   @Override
@@ -233,34 +268,58 @@ public final class MemberStream implements RowStream {
     }
   }
 
+  /** The shuffle buffer's storage: features and labels of B rows. */
+  private record Buffer(float[] xs, float[] ys) {}
+
   /** One epoch: the splits in the member's order through the shuffle buffer. */
   private final class Epoch implements EpochRows {
+    private final int epoch;
     private final int[] splits;
     private final SplittableRandom rnd;
     private final float[] xs;
     private final float[] ys;
     // slot[i] is where the buffer's i-th row lives in xs and ys: a row leaving the buffer swaps two ints instead of
-    // moving the last row's features into its place, so a row's features are copied once in and once out
+    // moving the last row's features into its place, so a row's features are copied once in and once out.
+    // slot[count ..] are the free storage rows
     private final int[] slot;
+    private final Buffer buffer; // xs and ys
+    private boolean owns; // a successor owns the storage once its predecessor closed
+    private boolean closed;
     private final Gathered gathered;
+    private boolean prefillNext;
+    private Epoch successor; // epoch + 1, filled by this epoch's drain
     private int count;
     private int current = -1;
     private int nextSplit;
     private SplitCursor cursor;
+    private SplitCursor ahead; // the next split's cursor, opened when the current one was
     private int pending; // copies of the cursor's row still to enter the buffer
     private boolean sourceDone;
     private long position;
     private long entered;
 
-    Epoch(int epoch) {
-      this.splits = StreamOrder.splitOrder(ensembleSeed, member, epoch, train.numSplits());
-      this.rnd = new SplittableRandom(Seeds.derive(ensembleSeed, member, SeedPurpose.STREAM_BUFFER, epoch));
-      this.xs = new float[Math.multiplyExact(bufferRows, numFeatures)];
-      this.ys = new float[bufferRows];
-      this.slot = new int[bufferRows];
+    /** An epoch with a buffer of its own (the stream's spare, or a new one). */
+    Epoch(int epoch, boolean prefillNext) {
+      this(epoch, prefillNext, takeSpare());
       for (int i = 0; i < bufferRows; i++) {
         slot[i] = i;
       }
+      owns = true;
+    }
+
+    /**
+     * An epoch whose buffer is {@code shared}: a successor, whose first rows enter the storage its predecessor's
+     * drain frees, and which owns the storage once the predecessor closes ({@link #adopt}).
+     */
+    private Epoch(int epoch, boolean prefillNext, Buffer shared) {
+      this.epoch = epoch;
+      this.prefillNext = prefillNext;
+      this.splits = StreamOrder.splitOrder(ensembleSeed, member, epoch, train.numSplits());
+      this.rnd = new SplittableRandom(Seeds.derive(ensembleSeed, member, SeedPurpose.STREAM_BUFFER, epoch));
+      this.buffer = shared;
+      this.xs = shared.xs();
+      this.ys = shared.ys();
+      this.slot = new int[bufferRows];
       this.gathered = validation == null && validationTable == null ? new Gathered() : null;
     }
 
@@ -275,11 +334,10 @@ public final class MemberStream implements RowStream {
         current = -1;
       }
       while (count < bufferRows && refill()) {
-        int p = slot[count];
-        cursor.copyFeatures(xs, p * numFeatures);
-        ys[p] = cursor.label();
-        count++;
-        pending--;
+        enter(slot[count]);
+      }
+      if (sourceDone && prefillNext) {
+        prefill();
       }
       if (count == 0) {
         return false;
@@ -287,6 +345,44 @@ public final class MemberStream implements RowStream {
       current = rnd.nextInt(count);
       position++;
       return true;
+    }
+
+    /** This epoch, filling its successor as it drains or not. */
+    private Epoch withPrefill(boolean prefill) {
+      prefillNext = prefill;
+      return this;
+    }
+
+    /** The cursor's row enters the buffer at storage row {@code p}. */
+    private void enter(int p) {
+      cursor.copyFeatures(xs, p * numFeatures);
+      ys[p] = cursor.label();
+      slot[count++] = p;
+      pending--;
+    }
+
+    /**
+     * While this epoch drains (its source is read, no row enters), the next epoch's first rows enter the storage
+     * the drain frees, one for each row handed out: the next epoch opens with its buffer (nearly) full instead of
+     * filling B rows before its first minibatch. Its rows enter in the order they would enter on their own, and its
+     * random draws start only when it hands rows out, so its rows and their order are the same either way.
+     */
+    private void prefill() {
+      if (successor == null) {
+        successor = new Epoch(epoch + 1, false, buffer);
+        MemberStream.this.successor = successor;
+      }
+      Epoch next = successor;
+      int top = bufferRows - 1 - next.count; // the successor takes this epoch's free storage from the top down
+      if (!next.closed && top >= count && next.count < bufferRows && next.refill()) {
+        next.enter(slot[top]);
+      }
+    }
+
+    /** Takes over the storage of a closed predecessor: every storage row it did not fill is free. */
+    private void adopt(int[] predecessorSlot) {
+      System.arraycopy(predecessorSlot, 0, slot, count, bufferRows - count);
+      owns = true;
     }
 
     /** True when the cursor holds a training row with a copy still to enter the buffer. */
@@ -309,7 +405,15 @@ public final class MemberStream implements RowStream {
             trainRows = entered;
             return false;
           }
-          cursor = train.open(splits[nextSplit++]);
+          // the split after this one opens now: a table that reads ahead (ReadAheadSplits) starts decoding it while
+          // this one is consumed, so the member does not wait for a file to open and a first batch to decode at
+          // every split boundary
+          cursor = ahead != null ? ahead : train.open(splits[nextSplit]);
+          ahead = null;
+          nextSplit++;
+          if (nextSplit < splits.length) {
+            ahead = train.open(splits[nextSplit]);
+          }
         }
         if (!cursor.next()) {
           cursor.close();
@@ -351,11 +455,33 @@ public final class MemberStream implements RowStream {
       return position;
     }
 
+    /**
+     * Closes the cursors; the storage goes to this epoch's successor if it has one, else back to the stream. A
+     * successor closed before it took over the storage (its epoch was not the one asked for next) leaves it.
+     */
     @Override
     public void close() {
+      closeCursors();
+      closed = true;
+      if (!owns) {
+        return;
+      }
+      owns = false;
+      if (successor != null && !successor.closed) {
+        successor.adopt(slot); // the successor's rows are in the storage; the rest of it is free
+      } else {
+        spare = buffer;
+      }
+    }
+
+    private void closeCursors() {
       if (cursor != null) {
         cursor.close();
         cursor = null;
+      }
+      if (ahead != null) {
+        ahead.close();
+        ahead = null;
       }
     }
   }

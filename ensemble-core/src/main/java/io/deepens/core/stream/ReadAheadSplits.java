@@ -4,6 +4,7 @@ import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.UnaryOperator;
 
 /**
@@ -29,6 +30,9 @@ public final class ReadAheadSplits implements SplitTable {
   private final int depth;
   private final UnaryOperator<Runnable> threadContext;
   private final String name;
+  // blocks of closed cursors, reused by the next ones (a member opens its splits again every epoch): at most the
+  // blocks of two cursors, the member's current split and the next one it opens ahead
+  private final ConcurrentLinkedQueue<Block> pool = new ConcurrentLinkedQueue<>();
 
   /**
    * @param inner the table to read ahead of
@@ -95,7 +99,8 @@ public final class ReadAheadSplits implements SplitTable {
     Cursor(int split) {
       this.split = split;
       for (int i = 0; i < depth + 2; i++) {
-        free.add(new Block(blockRows, numFeatures));
+        Block b = pool.poll();
+        free.add(b != null ? b : new Block(blockRows, numFeatures));
       }
       reader = new Thread(threadContext.apply(this), name + "-split-" + split);
       reader.setDaemon(true);
@@ -241,7 +246,21 @@ public final class ReadAheadSplits implements SplitTable {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
+      // the reader has stopped: its blocks go back to the pool for the next split's cursor
+      release(block);
       block = null;
+      for (Block b; (b = full.poll()) != null; ) {
+        release(b);
+      }
+      for (Block b; (b = free.poll()) != null; ) {
+        release(b);
+      }
+    }
+
+    private void release(Block b) {
+      if (b != null && b != END && pool.size() < 2 * (depth + 2)) {
+        pool.add(b);
+      }
     }
   }
 }

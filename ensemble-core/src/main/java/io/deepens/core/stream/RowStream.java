@@ -13,6 +13,14 @@ public interface RowStream {
   /** Opens epoch {@code epoch}'s rows; the same epoch gives the same rows in the same order every time. */
   EpochRows epoch(int epoch);
 
+  /**
+   * Opens epoch {@code epoch}'s rows, told whether epoch {@code epoch + 1} is opened next (the stream may then read
+   * its first rows ahead); the rows are those of {@link #epoch(int)}.
+   */
+  default EpochRows epoch(int epoch, boolean anotherFollows) {
+    return epoch(epoch);
+  }
+
   /** The validation rows in row-key order, the same in every member (read from the source if not yet seen). */
   TrainingSet validation();
 

@@ -490,7 +490,7 @@ public final class MemberTrainer {
       long every = t.checkpointEveryRows();
       long dropoutSeed = Seeds.derive(seed, member, SeedPurpose.STREAM_DROPOUT, epoch);
       long rows = 0;
-      try (EpochRows in = stream.epoch(epoch)) {
+      try (EpochRows in = stream.epoch(epoch, epoch + 1 < totalEpochs)) {
         for (; rows < skip; rows++) {
           if (!in.next()) {
             throw new DeepensException(String.format(java.util.Locale.ROOT, "member %d's checkpoint is %d rows "

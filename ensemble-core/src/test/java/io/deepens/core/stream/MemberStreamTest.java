@@ -74,6 +74,66 @@ class MemberStreamTest {
     assertEquals(t.opened, t.closed, "every split reader is closed");
   }
 
+  /**
+   * Epochs opened one after another with {@code anotherFollows} (the trainer's way: each epoch's drain fills the next
+   * epoch's buffer) give every epoch exactly the rows, in exactly the order, of that epoch opened on its own: for
+   * buffers of one row, smaller than a split, larger than the table, with and without bootstrap. The next epoch's
+   * splits are opened while the previous one drains (so the filling happened), and every reader is closed.
+   */
+  @Test
+  void anEpochFilledByItsPredecessorsDrainHasTheRowsAndOrderOfAFreshOne() {
+    for (boolean bootstrap : new boolean[] {false, true}) {
+      for (int buffer : new int[] {1, 7, 64, 600}) {
+        ListSplitTable t = new ListSplitTable(500, 10, 0.1, 3);
+        MemberStream s = new MemberStream(t, null, t.numFeatures, SEED, 1, bootstrap, buffer, 1L << 30);
+        FloatBuffer x = FloatBuffer.allocate(t.numFeatures);
+        int epochs = 4;
+        for (int e = 0; e < epochs; e++) {
+          List<Integer> got = new ArrayList<>();
+          int openedAtEnd;
+          try (EpochRows rows = s.epoch(e, e + 1 < epochs)) {
+            while (rows.next()) {
+              rows.copyFeatures(x, 0);
+              int row = (int) x.get(0);
+              assertEquals(t.labels[row], rows.label());
+              got.add(row);
+            }
+            openedAtEnd = t.opened;
+          }
+          String what = "buffer " + buffer + ", bootstrap " + bootstrap + ", epoch " + e;
+          assertEquals(order(new ListSplitTable(t), 1, e, bootstrap, buffer), got, what);
+          if (e + 1 < epochs) {
+            assertTrue(openedAtEnd > (e + 1) * t.numSplits(), what + ": the next epoch's splits opened during "
+                + "the drain (" + openedAtEnd + " opened)");
+          }
+        }
+        assertEquals(t.opened, t.closed, "every split reader is closed");
+      }
+    }
+  }
+
+  /** An epoch asked for out of turn (not the one being filled) is read on its own, and the filled one is dropped. */
+  @Test
+  void anEpochOtherThanTheFilledOneIsReadFreshAndTheFilledOneIsClosed() {
+    ListSplitTable t = new ListSplitTable(300, 5, 0.1, 3);
+    MemberStream s = new MemberStream(t, null, t.numFeatures, SEED, 0, false, 16, 1L << 30);
+    try (EpochRows rows = s.epoch(0, true)) {
+      while (rows.next()) {
+        rows.copyFeatures(FloatBuffer.allocate(t.numFeatures), 0);
+      }
+    }
+    List<Integer> got = new ArrayList<>();
+    FloatBuffer x = FloatBuffer.allocate(t.numFeatures);
+    try (EpochRows rows = s.epoch(2, false)) {
+      while (rows.next()) {
+        rows.copyFeatures(x, 0);
+        got.add((int) x.get(0));
+      }
+    }
+    assertEquals(order(new ListSplitTable(t), 0, 2, false, 16), got);
+    assertEquals(t.opened, t.closed, "the filled epoch 1's readers are closed");
+  }
+
   @Test
   void bootstrapRowsEnterTheirMultiplicityTimesWithTheCopyPlacementsSeeds() {
     ListSplitTable t = new ListSplitTable(400, 7, 0.1, 1);

@@ -16,7 +16,8 @@ import org.apache.spark.sql.catalyst.InternalRow;
  * parents' partitions: whatever the source (Parquet, ORC, CSV files on {@code file://}, {@code hdfs://},
  * {@code s3a://}, a Hive table), no shuffle and no local copy. Each {@link InternalRow} is decoded at once (the
  * reader reuses it). Spark's file readers close themselves when their file is exhausted, so a member that reads many
- * splits for many epochs holds one open reader at a time.
+ * splits for many epochs holds at most two open readers at a time (its current split and the next one, which
+ * {@link io.deepens.core.stream.MemberStream} opens ahead).
  *
  * <p>The driver checked the table before the member stage; a row that no longer decodes or has another length (the
  * table changed since) stops the member with a message saying so.
