@@ -117,6 +117,19 @@ public final class MemberStream implements RowStream {
     return new Epoch(epoch, anotherFollows);
   }
 
+  /**
+   * Closes the epoch being filled ahead, if the trainer never asked for it (it stopped early, diverged or failed):
+   * its split readers stop.
+   */
+  @Override
+  public void close() {
+    Epoch s = successor;
+    successor = null;
+    if (s != null) {
+      s.close();
+    }
+  }
+
   private Buffer takeSpare() {
     Buffer b = spare;
     spare = null;

@@ -6,7 +6,7 @@ import io.deepens.core.train.TrainingSet;
  * A member's training rows as one stream per epoch, what {@link io.deepens.core.train.MemberTrainer} trains on
  * with {@code data.placement: stream} instead of a {@link TrainingSet}. {@link MemberStream} is the implementation.
  */
-public interface RowStream {
+public interface RowStream extends AutoCloseable {
   /** Features per row. */
   int numFeatures();
 
@@ -35,4 +35,8 @@ public interface RowStream {
    * copies included; a constant target gets scale 1. One pass over the table.
    */
   double[] targetScaling();
+
+  /** Releases what the stream holds between epochs (an epoch it read ahead); idempotent. */
+  @Override
+  default void close() {}
 }

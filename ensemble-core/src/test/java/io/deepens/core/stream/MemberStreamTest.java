@@ -134,6 +134,24 @@ class MemberStreamTest {
     assertEquals(t.opened, t.closed, "the filled epoch 1's readers are closed");
   }
 
+  /** The trainer stopped early: the epoch filled ahead was never asked for, and closing the stream closes its readers. */
+  @Test
+  void closingTheStreamClosesAnEpochFilledAheadThatWasNeverOpened() {
+    ListSplitTable t = new ListSplitTable(300, 5, 0.1, 3);
+    MemberStream s = new MemberStream(t, null, t.numFeatures, SEED, 0, false, 16, 1L << 30);
+    try (EpochRows rows = s.epoch(0, true)) {
+      while (rows.next()) {
+        rows.copyFeatures(FloatBuffer.allocate(t.numFeatures), 0);
+      }
+    }
+    assertTrue(t.opened > t.closed, "epoch 1's readers are open after epoch 0: " + t.opened + " opened, " + t.closed
+        + " closed");
+    s.close();
+    assertEquals(t.opened, t.closed, "every split reader is closed");
+    s.close(); // idempotent
+    assertEquals(t.opened, t.closed);
+  }
+
   @Test
   void bootstrapRowsEnterTheirMultiplicityTimesWithTheCopyPlacementsSeeds() {
     ListSplitTable t = new ListSplitTable(400, 7, 0.1, 1);

@@ -302,10 +302,14 @@ public final class MemberTask implements Serializable {
         + "{}", member, train.numSplits(), validation == null ? "" : " (+ " + validation.numSplits()
         + " validation splits)", spec.data().shuffleBuffer(), out.threads, out.attempt, out.executorId, out.host);
     ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
-    MemberResult result = MemberTrainer.train(spec, member, stream, checkpointer, progress);
-    out.trainRows = stream.trainRows();
-    TrainingSet valSet = stream.validation();
-    out.validationKeys = stream.validationKeys();
+    MemberResult result;
+    TrainingSet valSet;
+    try (stream) { // an epoch read ahead but not trained (early stopping) stops its readers here
+      result = MemberTrainer.train(spec, member, stream, checkpointer, progress);
+      out.trainRows = stream.trainRows();
+      valSet = stream.validation();
+      out.validationKeys = stream.validationKeys();
+    }
     out.validationLabels = new float[valSet.numRows()];
     for (int i = 0; i < out.validationLabels.length; i++) {
       out.validationLabels[i] = valSet.label(i);
