@@ -112,16 +112,21 @@ class MemberStreamTest {
     }
   }
 
+  private static void readEpochZeroThatAnotherFollows(MemberStream s, int numFeatures) {
+    FloatBuffer x = FloatBuffer.allocate(numFeatures);
+    try (EpochRows rows = s.epoch(0, true)) {
+      while (rows.next()) {
+        rows.copyFeatures(x, 0);
+      }
+    }
+  }
+
   /** An epoch asked for out of turn (not the one being filled) is read on its own, and the filled one is dropped. */
   @Test
   void anEpochOtherThanTheFilledOneIsReadFreshAndTheFilledOneIsClosed() {
     ListSplitTable t = new ListSplitTable(300, 5, 0.1, 3);
     MemberStream s = new MemberStream(t, null, t.numFeatures, SEED, 0, false, 16, 1L << 30);
-    try (EpochRows rows = s.epoch(0, true)) {
-      while (rows.next()) {
-        rows.copyFeatures(FloatBuffer.allocate(t.numFeatures), 0);
-      }
-    }
+    readEpochZeroThatAnotherFollows(s, t.numFeatures);
     List<Integer> got = new ArrayList<>();
     FloatBuffer x = FloatBuffer.allocate(t.numFeatures);
     try (EpochRows rows = s.epoch(2, false)) {
@@ -139,11 +144,7 @@ class MemberStreamTest {
   void closingTheStreamClosesAnEpochFilledAheadThatWasNeverOpened() {
     ListSplitTable t = new ListSplitTable(300, 5, 0.1, 3);
     MemberStream s = new MemberStream(t, null, t.numFeatures, SEED, 0, false, 16, 1L << 30);
-    try (EpochRows rows = s.epoch(0, true)) {
-      while (rows.next()) {
-        rows.copyFeatures(FloatBuffer.allocate(t.numFeatures), 0);
-      }
-    }
+    readEpochZeroThatAnotherFollows(s, t.numFeatures);
     assertTrue(t.opened > t.closed, "epoch 1's readers are open after epoch 0: " + t.opened + " opened, " + t.closed
         + " closed");
     s.close();
