@@ -32,6 +32,9 @@ final class MemberStreamRDD extends RDD<MemberOutcome> {
    */
   static final String READ_AHEAD = "spark.deepens.stream.readAhead";
   static final int DEFAULT_READ_AHEAD = 4;
+  /** KiB of feature values per batch of Spark's vectorized readers in the members' scans; 0 keeps Spark's batch. */
+  static final String READER_BATCH_KIB = "spark.deepens.stream.readerBatchKiB";
+  static final long DEFAULT_READER_BATCH_KIB = 256;
   static final int READ_AHEAD_BLOCK_ROWS = 256;
 
   private final RDD<InternalRow> train;

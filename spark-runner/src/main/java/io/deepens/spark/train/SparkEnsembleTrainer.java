@@ -151,7 +151,8 @@ public final class SparkEnsembleTrainer {
   private record TablePass(JavaPairRDD<MemberRowKey, LabeledRow> perMember, FeatureDecoder decoder,
       PartitionProfiles trainProfiles, int trainPartitions, org.apache.spark.sql.types.StructType valSchema,
       PartitionProfiles valProfiles, int valPartitions, long startMillis, JavaRDD<InternalRow> trainRdd,
-      JavaRDD<InternalRow> valRdd, double fraction, long splitSeed) {
+      JavaRDD<InternalRow> valRdd, double fraction, long splitSeed, Dataset<Row> trainTable,
+      Dataset<Row> valTable) {
     long readNanos(CheckedTables c) {
       return c.profile.readNanos + (c.valProfile == null ? 0 : c.valProfile.readNanos);
     }
@@ -213,7 +214,7 @@ public final class SparkEnsembleTrainer {
       }
       return new TablePass(null, decoder0, trainProfiles, trainRdd.getNumPartitions(),
           validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap, trainRdd,
-          valRdd, fraction, splitSeed);
+          valRdd, fraction, splitSeed, table, validationTable);
     }
     JavaPairRDD<MemberRowKey, LabeledRow> perMember =
         copies.partitionBy(new MemberRowKey.ByMember(members)); // each member's task orders its rows itself
@@ -223,7 +224,7 @@ public final class SparkEnsembleTrainer {
     runMapStage(perMember);
     return new TablePass(perMember, decoder0, trainProfiles, trainRdd.getNumPartitions(),
         validationTable == null ? null : validationTable.schema(), valProfiles, valPartitions, tMap, trainRdd,
-        valRdd, fraction, splitSeed);
+        valRdd, fraction, splitSeed, table, validationTable);
   }
 
   /**
@@ -313,6 +314,58 @@ public final class SparkEnsembleTrainer {
     return outcomes;
   }
 
+  /** Spark's settings for the rows its vectorized Parquet and ORC readers decode per batch. */
+  private static final String[] READER_BATCH_KEYS = {
+    "spark.sql.parquet.columnarReaderBatchSize", "spark.sql.orc.columnarReaderBatchSize"};
+
+  /**
+   * The scan the streaming members read: {@code table}'s, planned again with Spark's vectorized readers decoding
+   * batches of at most {@link MemberStreamRDD#READER_BATCH_KIB} KiB of feature values (83 rows of 784 floats at the
+   * default 256 KiB) instead of 4096 rows. Every member opens every split again each epoch, and each opening
+   * allocates the reader's column vectors anew: at 4096 rows of 784 floats these are 12.8 MB arrays, which the JVM's
+   * G1 collector allocates outside its young generation, grown by doubling, for every split of every epoch (at
+   * 256 KiB the first epoch and the steady epochs of two members on Fashion-MNIST ran 10-30 % faster here:
+   * scripts/bench/README.md, "Not waiting on the source"). Never more rows than Spark's own setting; the same
+   * partitions as the profile pass, or that pass's scan is used unchanged.
+   */
+  private JavaRDD<InternalRow> memberScan(Dataset<Row> table, JavaRDD<InternalRow> profiled, int numFeatures) {
+    long kib = spark.sparkContext().getConf().getLong(MemberStreamRDD.READER_BATCH_KIB,
+        MemberStreamRDD.DEFAULT_READER_BATCH_KIB);
+    if (kib <= 0 || table == null) {
+      return profiled;
+    }
+    int rows = (int) Math.max(16, Math.min(4096, (kib << 10) / (4L * Math.max(1, numFeatures))));
+    Map<String, String> previous = new LinkedHashMap<>();
+    for (String key : READER_BATCH_KEYS) {
+      String set = spark.conf().contains(key) ? spark.conf().get(key) : null;
+      previous.put(key, set);
+      int configured = set == null ? 4096 : Integer.parseInt(set.trim());
+      spark.conf().set(key, Integer.toString(Math.min(rows, configured)));
+    }
+    JavaRDD<InternalRow> scan;
+    try {
+      // a new plan over the same relation: the profile pass's plan has built its readers already
+      Dataset<Row> again = table.select(Arrays.stream(table.columns()).map(table::col)
+          .toArray(org.apache.spark.sql.Column[]::new));
+      scan = again.queryExecution().toRdd().toJavaRDD();
+    } finally {
+      previous.forEach((key, value) -> {
+        if (value == null) {
+          spark.conf().unset(key);
+        } else {
+          spark.conf().set(key, value);
+        }
+      });
+    }
+    if (scan.getNumPartitions() != profiled.getNumPartitions()) {
+      LOG.warn("the streaming members' scan has {} partitions, the profile pass's {}: the members read the profile "
+          + "pass's scan, with Spark's own reader batches", scan.getNumPartitions(), profiled.getNumPartitions());
+      return profiled;
+    }
+    LOG.info("streaming members decode the table in batches of {} rows", rows);
+    return scan;
+  }
+
   /**
    * Step 3 of the streaming placement: one task per member ({@link MemberStreamRDD}), each reading the table's
    * partitions itself every epoch in its own order; no shuffle. Returns their outcomes by member.
@@ -329,9 +382,11 @@ public final class SparkEnsembleTrainer {
     FeatureDecoder trainDecoder = pass.decoder().withNumFeatures(checked.numFeatures());
     FeatureDecoder valDecoder = pass.valSchema() == null ? null : FeatureDecoder.of(pass.valSchema(),
         spec.data().features(), spec.data().label(), classes, spec.data().key(), checked.numFeatures());
-    MemberStreamRDD stage = new MemberStreamRDD(pass.trainRdd().rdd(),
-        pass.valRdd() == null ? null : pass.valRdd().rdd(), members, task, trainDecoder, valDecoder,
-        pass.fraction(), pass.splitSeed());
+    JavaRDD<InternalRow> trainScan = memberScan(pass.trainTable(), pass.trainRdd(), checked.numFeatures());
+    JavaRDD<InternalRow> valScan = pass.valRdd() == null ? null
+        : memberScan(pass.valTable(), pass.valRdd(), checked.numFeatures());
+    MemberStreamRDD stage = new MemberStreamRDD(trainScan.rdd(), valScan == null ? null : valScan.rdd(), members,
+        task, trainDecoder, valDecoder, pass.fraction(), pass.splitSeed());
     spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members
         + " members streaming the table");
     List<MemberOutcome> outcomes;
