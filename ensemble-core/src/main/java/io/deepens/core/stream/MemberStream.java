@@ -107,13 +107,11 @@ public final class MemberStream implements RowStream {
   public EpochRows epoch(int epoch, boolean anotherFollows) {
     InvalidInputException.check(epoch >= 0, "epoch must be >= 0, found %d", epoch);
     Epoch s = successor;
-    successor = null;
-    if (s != null) {
-      if (s.epoch == epoch && s.owns && !s.closed) {
-        return s.withPrefill(anotherFollows);
-      }
-      s.close();
+    if (s != null && s.epoch == epoch && s.owns && !s.closed) {
+      successor = null;
+      return s.withPrefill(anotherFollows);
     }
+    close(); // an epoch filled ahead for another epoch than this one is dropped
     return new Epoch(epoch, anotherFollows);
   }
 
