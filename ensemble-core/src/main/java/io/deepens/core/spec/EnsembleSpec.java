@@ -69,9 +69,10 @@ public record EnsembleSpec(
     }
     if (ensemble.swag() != null) {
       checkSwag(task, network, training);
-      InvalidInputException.check(data.placement() == Placement.COPY,
-          "ensemble.swag does not combine with data.placement: stream yet (its snapshots are taken at fixed minibatches"
-              + " of an epoch whose length a stream learns only as it reads); use data.placement: copy");
+      InvalidInputException.check(data.placement() == Placement.COPY || !network.batchNorm(),
+          "ensemble.swag with network.batchNorm needs data.placement: copy (the batch-norm statistics of every SWAG"
+              + " sample are computed over the member's stored training rows, which a streaming member does not"
+              + " hold); use data.placement: copy or network.batchNorm: false");
     }
   }
 

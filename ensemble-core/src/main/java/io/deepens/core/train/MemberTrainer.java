@@ -84,8 +84,9 @@ import org.slf4j.LoggerFactory;
  * numbered on (epoch {@code training.epochs} is the first SWAG epoch; shuffles and checkpoints as for any epoch), in
  * which {@link MlpTrainingStep} takes plain SGD steps at {@code swag.learningRate} and {@link SwagMoments} collects
  * {@code swag.snapshotsPerEpoch} snapshots per epoch, after minibatches ⌊j·B/c⌋, j = 1..c (B minibatches per epoch,
- * c snapshots; the last at the epoch's end). Checkpoints carry the moments, so a member resumed mid-SWAG ends with
- * the same moments and parameters. The member's network then holds θ̄ (the SWA weights) and its result the
+ * c snapshots; the last at the epoch's end; a streaming member's B is known from the rows its ordinary epochs
+ * read). Checkpoints carry the moments (a streaming member's mid-epoch checkpoints too), so a member resumed mid-SWAG
+ * ends with the same moments and parameters. The member's network then holds θ̄ (the SWA weights) and its result the
  * moments. Where {@link LeanPath} picks DL4J's {@code fit} (batch-norm MLPs, which the lean step does not take, or
  * the lean step switched off), the SWAG epochs run {@code fit} with every layer's updater switched to plain SGD at
  * {@code swag.learningRate} (weight decay as configured), and the moments cover the parameters except batch-norm
@@ -343,6 +344,26 @@ public final class MemberTrainer {
       return epoch >= t.epochs() && swag != null ? swag.learningRate() : t.learningRateAt(epoch);
     }
 
+    /** ensemble.swag's snapshots per epoch fit in an epoch of {@code rows} rows in minibatches of {@code bs}. */
+    private int checkSnapshots(long rows, int bs) {
+      long batches = (rows + bs - 1) / bs;
+      InvalidInputException.check(swag.snapshotsPerEpoch() <= batches,
+          "ensemble.swag.snapshotsPerEpoch (%d) must be <= the minibatches per epoch of member %d (%d rows / batch"
+              + " %d = %d)", swag.snapshotsPerEpoch(), member, rows, bs, batches);
+      return (int) batches;
+    }
+
+    /** The minibatch count after which a SWAG epoch of {@code batches} minibatches takes snapshot j (1..c). */
+    private int snapshotAfter(int j, int batches) {
+      return (int) ((long) j * batches / swag.snapshotsPerEpoch());
+    }
+
+    /** Adds the current parameters to the SWAG moments. */
+    private void collectSnapshot(LeanStep fast) {
+      moments.collect(fast != null ? ((MlpTrainingStep) fast).parameters()
+          : SwagBatchNorm.gather(floats(net.params()), trainable));
+    }
+
     /** The validation rows, or null for none; a stream's are read when first needed. */
     private TrainingSet validation() {
       if (stream != null && !validationRead) {
@@ -376,9 +397,9 @@ public final class MemberTrainer {
         if (fast == null) {
           trainable = SwagBatchNorm.trainableIndices(net);
         }
-        InvalidInputException.check(swag.snapshotsPerEpoch() <= batches,
-            "ensemble.swag.snapshotsPerEpoch (%d) must be <= the minibatches per epoch of member %d (%d rows / batch"
-                + " %d = %d)", swag.snapshotsPerEpoch(), member, n, bs, batches);
+        if (stream == null) {
+          checkSnapshots(n, bs);
+        }
       }
       for (int epoch = start; epoch < totalEpochs && !stopped; epoch++) {
         long t0 = System.nanoTime();
@@ -398,7 +419,7 @@ public final class MemberTrainer {
         double lossSum = 0;
         long epochRows = n;
         if (stream != null) {
-          double[] sumAndRows = streamEpoch(epoch, bs, fast);
+          double[] sumAndRows = streamEpoch(epoch, bs, fast, swagEpoch);
           lossSum = sumAndRows[0];
           epochRows = (long) sumAndRows[1];
         } else {
@@ -416,9 +437,8 @@ public final class MemberTrainer {
               break;
             }
             lossSum += s * m;
-            if (swagEpoch && b0 / bs + 1 == (int) ((long) snapshot * batches / swag.snapshotsPerEpoch())) {
-              moments.collect(fast != null ? ((MlpTrainingStep) fast).parameters()
-                  : SwagBatchNorm.gather(floats(net.params()), trainable));
+            if (swagEpoch && b0 / bs + 1 == snapshotAfter(snapshot, batches)) {
+              collectSnapshot(fast);
               snapshot++;
             }
           }
@@ -482,10 +502,18 @@ public final class MemberTrainer {
     /**
      * One epoch of the stream: minibatches of its rows in order, each after reseeding ND4J's RNG from the epoch's
      * seed and the minibatch number; checkpoints within the epoch every {@code training.checkpointEveryRows}
-     * rows. A member resumed within this epoch replays its first rows without training. Returns {loss sum, rows}.
+     * rows. A member resumed within this epoch replays its first rows without training. In a SWAG epoch the
+     * snapshots are taken after the same minibatches as for a copied member ({@link #snapshotAfter}), the epoch's
+     * minibatch count known from the rows the ordinary epochs read, and the mid-epoch checkpoints carry the moments.
+     * Returns {loss sum, rows}.
      */
-    private double[] streamEpoch(int epoch, int bs, LeanStep fast) {
+    private double[] streamEpoch(int epoch, int bs, LeanStep fast, boolean swagEpoch) {
       long skip = epoch == start ? resumeRows : 0;
+      int batches = swagEpoch ? checkSnapshots(stream.trainRows(), bs) : 0;
+      int snapshot = 1; // the next snapshot of a SWAG epoch: the first after the minibatches already trained
+      while (swagEpoch && snapshot <= swag.snapshotsPerEpoch() && snapshotAfter(snapshot, batches) <= skip / bs) {
+        snapshot++;
+      }
       double lossSum = epoch == start ? resumeLossSum : 0;
       long every = t.checkpointEveryRows();
       long dropoutSeed = Seeds.derive(seed, member, SeedPurpose.STREAM_DROPOUT, epoch);
@@ -517,13 +545,18 @@ public final class MemberTrainer {
           lossSum += s * m;
           rows += m;
           batchNo++;
+          if (swagEpoch && snapshot <= swag.snapshotsPerEpoch() && batchNo == snapshotAfter(snapshot, batches)) {
+            collectSnapshot(fast);
+            snapshot++;
+          }
           if (every > 0 && rows - lastCheckpoint >= every) {
             if (fast != null) {
               fast.end();
             }
             checkpointer.save(member, new MemberCheckpoint(member, specSha256, epoch, bestEpoch, bestMetric, counter,
                 stopped, history, MemberModels.toBytes(net),
-                bestParams == null ? null : MemberModels.paramBytes(bestParams), rows, lossSum));
+                bestParams == null ? null : MemberModels.paramBytes(bestParams),
+                moments == null ? null : moments.toBytes(), rows, lossSum));
             if (fast != null) {
               fast.begin();
             }

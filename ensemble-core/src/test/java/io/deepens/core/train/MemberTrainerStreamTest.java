@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.deepens.core.InvalidInputException;
 import io.deepens.core.random.Seeds;
 import io.deepens.core.spec.EnsembleSpec;
 import io.deepens.core.spec.Placement;
@@ -19,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Members trained on a stream ({@code data.placement: stream}): same seed, same parameters; members differ; a member
  * stopped within an epoch and resumed from its mid-epoch checkpoint ends bit-identical to an undisturbed one, on the
- * {@code fit} path (dropout, batch norm) and on the lean MLP step.
+ * {@code fit} path (dropout, batch norm) and on the lean MLP step; SWAG on a stream collects the moments of its
+ * snapshots and resumes mid-SWAG-epoch to the same member.
  */
 class MemberTrainerStreamTest {
   /** Digits rows (id % 5 == 0 validate) dealt to 6 splits in runs. */
@@ -151,5 +153,74 @@ class MemberTrainerStreamTest {
     assertEquals(undisturbed.report().paramsSha256(), resumed.report().paramsSha256());
     assertEquals(undisturbed.report().epochs().get(1).trainLoss(), resumed.report().epochs().get(1).trainLoss(), 0.0);
     assertEquals(undisturbed.report().epochs().get(2).validationNll(), resumed.report().epochs().get(2).validationNll());
+  }
+
+  /** The stream spec with {@code ensemble.swag}: 2 SWAG epochs of SGD after the 3 Adam epochs. */
+  static EnsembleSpec swagSpec(String network, long checkpointEveryRows, int snapshotsPerEpoch) {
+    String yaml = spec(network, checkpointEveryRows).toJson().replace("\"mcDropoutSamples\":0",
+        "\"mcDropoutSamples\":0,\"swag\":{\"epochs\":2,\"learningRate\":0.02,\"snapshotsPerEpoch\":"
+            + snapshotsPerEpoch + ",\"rank\":2,\"samples\":4}");
+    EnsembleSpec s = SpecLoader.parse(yaml, "stream-swag");
+    assertEquals(5, s.totalEpochs(), "the SWAG section was added");
+    return s;
+  }
+
+  @Test
+  void swagOnAStreamCollectsTheMomentsOfItsSnapshots() {
+    EnsembleSpec spec = swagSpec(LEAN_NETWORK, 0, 1);
+    SwagTest.Recorder rec = new SwagTest.Recorder();
+    MemberResult r = MemberTrainer.train(spec, 0, stream(spec, 0), rec, null);
+    assertEquals(MemberStatus.OK, r.report().status());
+    assertEquals(5, rec.saved.size());
+    // one snapshot per SWAG epoch, after its last minibatch: the parameters of the SWAG epochs' checkpoints
+    SwagTest.assertMomentsOf(new float[][] {SwagTest.params(rec.saved.get(3)), SwagTest.params(rec.saved.get(4))},
+        r.swag());
+    assertEquals(0.02, r.report().epochs().get(4).learningRate(), 0.0);
+    // three per epoch: after minibatches floor(j * B / 3), B = the epoch's minibatches, as for a copied member
+    MemberResult three = MemberTrainer.train(swagSpec(LEAN_NETWORK, 0, 3), 0, stream(spec, 0), null, null);
+    assertEquals(6, three.swag().count());
+    // batch norm's per-sample statistics need the stored rows: refused for a stream, with what to change
+    InvalidInputException e = assertThrows(InvalidInputException.class, () -> swagSpec(FIT_NETWORK.replace(
+        "dropout: 0.2", "dropout: 0.0"), 0, 1));
+    assertTrue(e.getMessage().contains("ensemble.swag with network.batchNorm needs data.placement: copy"),
+        e.getMessage());
+  }
+
+  @Test
+  void resumingWithinASwagEpochGivesTheSameMemberAndMoments() {
+    EnsembleSpec spec = swagSpec(LEAN_NETWORK, 320, 3);
+    MemberResult undisturbed = MemberTrainer.train(spec, 0, stream(spec, 0), new InMemoryCheckpointer(), null);
+    InMemoryCheckpointer store = new InMemoryCheckpointer();
+    Checkpointer crashing = new Checkpointer() {
+      @Override
+      public Optional<MemberCheckpoint> latest(int member) {
+        return store.latest(member);
+      }
+
+      @Override
+      public void save(int member, MemberCheckpoint checkpoint) {
+        store.save(member, checkpoint);
+        if (checkpoint.epochsCompleted() == 4 && checkpoint.rowsInEpoch() >= 640) {
+          throw new IllegalStateException("executor lost in the second SWAG epoch");
+        }
+      }
+    };
+    assertThrows(IllegalStateException.class, () -> MemberTrainer.train(spec, 0, stream(spec, 0), crashing, null));
+    MemberCheckpoint at = MemberCheckpoint.fromBytes(store.latest(0).orElseThrow().toBytes());
+    assertEquals(4, at.epochsCompleted());
+    assertEquals(640, at.rowsInEpoch());
+    // 3 snapshots of the first SWAG epoch, and those of the second after minibatch floor(j * B / 3) <= 20
+    int batches = (Digits.train().numRows() + 31) / 32;
+    int taken = 0;
+    for (int j = 1; j <= 3; j++) {
+      taken += j * batches / 3 <= 640 / 32 ? 1 : 0;
+    }
+    assertTrue(taken >= 1 && taken < 3, "the crash falls between two snapshots of the epoch: " + taken);
+    assertEquals(3 + taken, SwagMoments.fromBytes(at.swagMoments(), "checkpoint").count());
+    MemberResult resumed = MemberTrainer.train(spec, 0, stream(spec, 0), store, null);
+    assertEquals(4, resumed.report().resumedFromEpoch());
+    assertEquals(6, resumed.swag().count());
+    assertEquals(undisturbed.report().paramsSha256(), resumed.report().paramsSha256());
+    assertArrayEquals(undisturbed.swag().toBytes(), resumed.swag().toBytes());
   }
 }

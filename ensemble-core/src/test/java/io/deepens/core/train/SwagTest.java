@@ -62,7 +62,7 @@ class SwagTest {
     }
   }
 
-  private static float[] params(MemberCheckpoint c) {
+  static float[] params(MemberCheckpoint c) {
     return MemberModels.fromBytes(c.model()).params().dup('c').data().asFloat();
   }
 
@@ -78,35 +78,51 @@ class SwagTest {
     assertNotNull(m);
     assertEquals(4, m.count());
     // with one snapshot per epoch, the snapshots are the parameters of the SWAG epochs' checkpoints (epochs 3..6)
-    int p = m.numParams();
-    double[][] theta = new double[4][];
+    float[][] theta = new float[4][];
     for (int i = 0; i < 4; i++) {
-      float[] f = params(rec.saved.get(3 + i));
-      theta[i] = new double[p];
-      for (int j = 0; j < p; j++) {
-        theta[i][j] = f[j];
-      }
+      theta[i] = params(rec.saved.get(3 + i));
     }
+    double[] mean = assertMomentsOf(theta, m);
+    assertEquals(3, m.deviations().length, "the last K = 3 deviations");
+    int p = m.numParams();
+    // the member's network holds the SWA mean; the checkpoints carried the moments so far
+    float[] swa = r.network().params().dup('c').data().asFloat();
+    for (int j = 0; j < p; j++) {
+      assertEquals((float) mean[j], swa[j], 1e-6f * (1 + Math.abs((float) mean[j])), "SWA weight " + j);
+    }
+    assertEquals(2, SwagMoments.fromBytes(rec.saved.get(4).swagMoments(), "checkpoint").count());
+    // the SWAG epochs ran SGD at the SWAG rate, reported as their learning rate
+    assertEquals(0.02, r.report().epochs().get(5).learningRate(), 0.0);
+  }
+
+  /**
+   * Asserts SWAG's moments against a direct two-pass computation over the snapshots {@code theta} (oldest first):
+   * the mean, the diagonal variance, and the last K deviations (theta_i minus the mean of theta_1..theta_i). Returns
+   * the mean.
+   */
+  static double[] assertMomentsOf(float[][] theta, SwagMoments m) {
+    int n = theta.length;
+    int p = m.numParams();
+    assertEquals(n, m.count());
     double[] mean = new double[p];
     double[] sq = new double[p];
     for (int j = 0; j < p; j++) {
-      for (int i = 0; i < 4; i++) {
-        mean[j] += theta[i][j] / 4;
-        sq[j] += theta[i][j] * theta[i][j] / 4;
+      for (int i = 0; i < n; i++) {
+        mean[j] += (double) theta[i][j] / n;
+        sq[j] += (double) theta[i][j] * theta[i][j] / n;
       }
     }
     double[] gotMean = m.mean();
     double[] gotVar = m.diagonalVariance();
     for (int j = 0; j < p; j++) {
-      // running means in double over 4 float snapshots: agree with the two-pass sums to ~1e-15 relative
+      // running means in double over float snapshots: agree with the two-pass sums to ~1e-15 relative
       assertEquals(mean[j], gotMean[j], 1e-12 * (1 + Math.abs(mean[j])), "mean " + j);
       assertEquals(Math.max(sq[j] - mean[j] * mean[j], 0), gotVar[j], 1e-12 * (1 + sq[j]), "variance " + j);
     }
-    // the last K = 3 deviations, oldest first: theta_i - mean of theta_1..theta_i, for i = 2, 3, 4
     float[][] d = m.deviations();
-    assertEquals(3, d.length);
-    for (int c = 0; c < 3; c++) {
-      int i = c + 1;
+    int k = d.length;
+    for (int c = 0; c < k; c++) {
+      int i = n - k + c;
       for (int j = 0; j < p; j++) {
         double running = 0;
         for (int q = 0; q <= i; q++) {
@@ -116,14 +132,7 @@ class SwagTest {
         assertEquals(theta[i][j] - running, d[c][j], 1e-6 * (1 + Math.abs(theta[i][j])), "D[" + j + "," + c + "]");
       }
     }
-    // the member's network holds the SWA mean; the checkpoints carried the moments so far
-    float[] swa = r.network().params().dup('c').data().asFloat();
-    for (int j = 0; j < p; j++) {
-      assertEquals((float) mean[j], swa[j], 1e-6f * (1 + Math.abs((float) mean[j])), "SWA weight " + j);
-    }
-    assertEquals(2, SwagMoments.fromBytes(rec.saved.get(4).swagMoments(), "checkpoint").count());
-    // the SWAG epochs ran SGD at the SWAG rate, reported as their learning rate
-    assertEquals(0.02, r.report().epochs().get(5).learningRate(), 0.0);
+    return mean;
   }
 
   @Test

@@ -105,9 +105,6 @@ public final class SparkEnsembleTrainer {
             + "hyperparameters chosen during the run; train without --warm-start");
     warnIfStoreIsNotShared(store, spark.sparkContext().master());
     boolean stream = spec.data().placement() == Placement.STREAM;
-    InvalidInputException.check(!stream || spec.ensemble().hyperDeep() == null,
-        "data.placement: stream does not apply to a hyper-deep ensemble (ensemble.hyperDeep) yet: its pool and "
-            + "retraining stages read the copied rows; use data.placement: copy");
     ShuffleWrites shuffleWrites = ShuffleWrites.start(spark);
     List<MemberOutcome> outcomes;
     List<MemberOutcome> tasks; // every task's outcome, for the timing
@@ -121,14 +118,14 @@ public final class SparkEnsembleTrainer {
       tMapped = System.currentTimeMillis();
       checked = check(pass, spec, options); // 2
       tMembers = System.currentTimeMillis();
-      if (stream) {
+      if (stream && spec.ensemble().hyperDeep() == null) {
         outcomes = streamMembers(pass, checked, spec, store, options); // 3
         tasks = outcomes;
       } else if (spec.ensemble().hyperDeep() == null) {
         outcomes = trainMembers(pass, checked, spec, store, options); // 3
         tasks = outcomes;
       } else {
-        HyperDeepRun h = trainHyperDeep(pass, checked, spec, store, options); // 3: pool, selection, retraining
+        HyperDeepRun h = trainHyperDeep(pass, checked, spec, store, options, stream); // 3: pool, selection, retraining
         outcomes = h.members();
         tasks = new ArrayList<>(h.pool());
         tasks.addAll(h.members());
@@ -371,30 +368,57 @@ public final class SparkEnsembleTrainer {
   private List<MemberOutcome> streamMembers(TablePass pass, CheckedTables checked, EnsembleSpec spec,
       EnsembleStore store, Options options) {
     int members = spec.ensemble().members();
+    return streamStage(streamScans(pass, checked, spec), checked, spec, store, options, null, members, null,
+        members + " members streaming the table", "member");
+  }
+
+  /** The scans and decoders a run's streaming members read, planned once per run ({@link #memberScan}). */
+  private record StreamScans(JavaRDD<InternalRow> train, JavaRDD<InternalRow> validation, FeatureDecoder trainDecoder,
+      FeatureDecoder validationDecoder, double fraction, long splitSeed) {}
+
+  private StreamScans streamScans(TablePass pass, CheckedTables checked, EnsembleSpec spec) {
     int classes = spec.task() == Task.CLASSIFICATION ? spec.data().classes() : 0;
-    String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
-    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
-        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion());
-    task.killMidEpoch = spark.sparkContext().getConf().get(MemberTask.KILL_MID_EPOCH, "");
-    task.expectedValidationRows = (int) Math.min(Integer.MAX_VALUE - 8, checked.valRows());
     FeatureDecoder trainDecoder = pass.decoder().withNumFeatures(checked.numFeatures());
     FeatureDecoder valDecoder = pass.valSchema() == null ? null : FeatureDecoder.of(pass.valSchema(),
         spec.data().features(), spec.data().label(), classes, spec.data().key(), checked.numFeatures());
     JavaRDD<InternalRow> trainScan = memberScan(pass.trainTable(), pass.trainRdd(), checked.numFeatures());
     JavaRDD<InternalRow> valScan = pass.valRdd() == null ? null
         : memberScan(pass.valTable(), pass.valRdd(), checked.numFeatures());
-    MemberStreamRDD stage = new MemberStreamRDD(trainScan.rdd(), valScan == null ? null : valScan.rdd(), members,
-        task, trainDecoder, valDecoder, pass.fraction(), pass.splitSeed());
-    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members
-        + " members streaming the table");
-    List<MemberOutcome> outcomes;
+    return new StreamScans(trainScan, valScan, trainDecoder, valDecoder, pass.fraction(), pass.splitSeed());
+  }
+
+  /**
+   * Streaming member tasks ({@link MemberStreamRDD}) for the member indices {@code ids} (0..members-1 when null),
+   * member i training {@code specs[i]} (the run's spec when {@code specs} is null); their outcomes by member index.
+   */
+  private List<MemberOutcome> streamStage(StreamScans scans, CheckedTables checked, EnsembleSpec spec,
+      EnsembleStore store, Options options, String[] specs, int members, int[] ids, String what, String label) {
+    int slots = ids == null ? members : ids[ids.length - 1] + 1;
+    String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
+    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
+        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion(),
+        specs);
+    task.killMidEpoch = spark.sparkContext().getConf().get(MemberTask.KILL_MID_EPOCH, "");
+    task.expectedValidationRows = (int) Math.min(Integer.MAX_VALUE - 8, checked.valRows());
+    MemberStreamRDD stage = new MemberStreamRDD(scans.train().rdd(),
+        scans.validation() == null ? null : scans.validation().rdd(), slots, task, scans.trainDecoder(),
+        scans.validationDecoder(), scans.fraction(), scans.splitSeed());
+    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + what);
+    List<MemberOutcome> outcomes = new ArrayList<>();
+    int first = ids == null ? 0 : ids[0];
     try (ProgressMonitor monitor =
-        new ProgressMonitor(store, options.runId(), members, spec.training().epochs(), 2000)) {
-      outcomes = new ArrayList<>(stage.toJavaRDD().collect());
+        new ProgressMonitor(store, options.runId(), first, slots, spec.training().epochs(), 2000)) {
+      if (ids == null) {
+        outcomes.addAll(stage.toJavaRDD().collect());
+      } else {
+        for (List<MemberOutcome> part : stage.toJavaRDD().collectPartitions(ids)) {
+          outcomes.addAll(part);
+        }
+      }
     }
     outcomes.sort(Comparator.comparingInt(o -> o.member));
     for (MemberOutcome o : outcomes) {
-      LOG.info("member {}: {} ({} train rows streamed, executor {} on {}, attempt {}{})", o.member, o.status,
+      LOG.info("{} {}: {} ({} train rows streamed, executor {} on {}, attempt {}{})", label, o.member, o.status,
           o.trainRows, o.executorId, o.host, o.attempt,
           o.gpuAddresses.length > 0 ? ", GPU " + String.join(",", o.gpuAddresses) : "");
     }
@@ -409,12 +433,15 @@ public final class SparkEnsembleTrainer {
    * 0..K-1 of the member-keyed shuffle, each with its own hyperparameters ({@link HyperSearch}) and its own seeds;
    * greedy selection on their validation outputs picks settings ({@link HyperDeepSelection}); then the M published
    * members train as M parallel tasks on partitions K..K+M-1 of the same shuffle (the table is not read again),
-   * member K + j with the setting allocated to it and fresh seeds derived from its own index. Checkpoints are per
-   * member index and carry the member's own spec hash, so a rerun of the run id resumes every candidate and member
-   * from its own checkpoints, and the selection, a function of the pool's outputs, comes out the same.
+   * member K + j with the setting allocated to it and fresh seeds derived from its own index. With
+   * {@code data.placement: stream} both stages are streaming member tasks instead ({@link #streamStage}), candidate c
+   * and member K + j each reading the table in the order of its own index. Checkpoints are per member index and carry
+   * the member's own spec hash, so a rerun of the run id resumes every candidate and member from its own checkpoints,
+   * and the selection, a function of the pool's outputs, comes out the same.
    */
   private HyperDeepRun trainHyperDeep(TablePass pass, CheckedTables checked, EnsembleSpec spec, EnsembleStore store,
-      Options options) {
+      Options options, boolean stream) {
+    StreamScans scans = stream ? streamScans(pass, checked, spec) : null;
     HyperDeepSpec h = spec.ensemble().hyperDeep();
     int k = h.pool();
     int m = spec.ensemble().members();
@@ -430,8 +457,10 @@ public final class SparkEnsembleTrainer {
           candidates.get(c).learningRate(), candidates.get(c).weightDecay(), candidates.get(c).dropout(),
           candidates.get(c).hidden());
     }
-    List<MemberOutcome> pool = runStage(pass, checked, spec, store, options, specs, poolIds,
-        k + " hyper-deep candidates", "candidate");
+    List<MemberOutcome> pool = stream
+        ? streamStage(scans, checked, spec, store, options, specs, k, poolIds,
+            k + " hyper-deep candidates streaming the table", "candidate")
+        : runStage(pass, checked, spec, store, options, specs, poolIds, k + " hyper-deep candidates", "candidate");
     float[] labels = null;
     long[] keys = null;
     List<HyperDeepSelection.PoolOutcome> poolOutcomes = new ArrayList<>();
@@ -443,7 +472,8 @@ public final class SparkEnsembleTrainer {
           labels = o.validationLabels;
         } else if (!Arrays.equals(keys, o.validationKeys)) {
           throw new DeepensException("candidates saw different validation rows (candidate " + o.member
-              + "): the shuffle did not deliver the same validation set to every candidate");
+              + "): the shuffle did not deliver the same validation set to every candidate, or the table changed while "
+              + "the candidates read it");
         }
         p = new MemberPredictions(o.member, o.validationOutputs, o.outputs, o.samples);
       }
@@ -466,8 +496,11 @@ public final class SparkEnsembleTrainer {
       retrained.add(k + j);
       specs[k + j] = candidates.get(plan.allocation().get(j)).apply(spec).toJson();
     }
-    List<MemberOutcome> members = runStage(pass, checked, spec, store, options, specs, memberIds,
-        m + " hyper-deep members (retrained)", "member");
+    List<MemberOutcome> members = stream
+        ? streamStage(scans, checked, spec, store, options, specs, m, memberIds,
+            m + " hyper-deep members (retrained) streaming the table", "member")
+        : runStage(pass, checked, spec, store, options, specs, memberIds, m + " hyper-deep members (retrained)",
+            "member");
     long retrainEpochs = members.stream().mapToLong(o -> epochsRun(o.reportJson)).sum();
     return new HyperDeepRun(pool, members,
         HyperDeepSelection.report(spec, plan, retrained, retrainEpochs));

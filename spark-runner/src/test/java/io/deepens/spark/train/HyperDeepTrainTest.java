@@ -12,6 +12,7 @@ import io.deepens.core.hyper.HyperDeepReport;
 import io.deepens.core.hyper.HyperSearch;
 import io.deepens.core.hyper.Stratification;
 import io.deepens.core.spec.EnsembleSpec;
+import io.deepens.core.spec.Placement;
 import io.deepens.core.store.Manifest;
 import io.deepens.spark.SparkTestSupport;
 import java.nio.file.Path;
@@ -29,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A hyper-deep ensemble on the digits in {@code local[2]}: a pool of 4 candidates (2 epochs), greedy selection, 2
  * retrained members published; the manifest's pool, selection path and cost agree with the candidates' draws and
  * the members' reports; the same seed publishes the same parameters; and a run that failed after training resumes
- * every candidate and member from its own checkpoints.
+ * every candidate and member from its own checkpoints. The same with {@code data.placement: stream}: candidates and
+ * members read the table themselves, nothing is shuffled.
  */
 class HyperDeepTrainTest {
   @TempDir Path tmp;
@@ -56,9 +58,24 @@ class HyperDeepTrainTest {
     spark.sparkContext().conf().remove(MemberTask.MEMBER_FILE_FAULT);
   }
 
+  static EnsembleSpec streamSpec() {
+    return SparkTestSupport.streamSpec(spec(), 300, 0);
+  }
+
   SparkEnsembleTrainer.Result train(String store, String run) {
+    return train(spec(), store, run);
+  }
+
+  SparkEnsembleTrainer.Result train(EnsembleSpec spec, String store, String run) {
     Dataset<Row> table = SparkTestSupport.digits(spark, 0, 7, 5, 0, 1);
-    return new SparkEnsembleTrainer(spark).train(table, null, spec(),
+    if (spec.data().placement() == Placement.STREAM) { // files, as streaming members read them (no repartition)
+      Path files = tmp.resolve("digits-parquet");
+      if (!files.toFile().exists()) {
+        table.write().parquet(files.toString());
+      }
+      table = spark.read().parquet(files.toString());
+    }
+    return new SparkEnsembleTrainer(spark).train(table, null, spec,
         new SparkEnsembleTrainer.Options(tmp.resolve(store).toString(), run, "digits", Map.of()));
   }
 
@@ -72,8 +89,20 @@ class HyperDeepTrainTest {
 
   @Test
   void aPoolIsTrainedSelectedAndRetrainedIntoThePublishedMembersDeterministically() {
-    EnsembleSpec spec = spec();
-    Manifest m = train("a", "hyper").manifest();
+    poolSelectedAndRetrained(spec());
+  }
+
+  @Test
+  void streamingCandidatesAndMembersArePooledSelectedAndRetrainedWithoutAShuffle() {
+    Manifest m = poolSelectedAndRetrained(streamSpec());
+    assertEquals("stream", StreamPlacementTest.timing(m).get("placement"));
+    assertEquals(0L, ((Number) StreamPlacementTest.timing(m).get("shuffleWriteBytes")).longValue(),
+        "stream: no shuffle write");
+  }
+
+  /** Trains {@code spec} twice (stores a and b) and checks the pool, selection, retraining and cost; returns a's. */
+  Manifest poolSelectedAndRetrained(EnsembleSpec spec) {
+    Manifest m = train(spec, "a", "hyper").manifest();
     HyperDeepReport h = m.hyperDeep();
     assertNotNull(h, "the manifest records the hyper-deep pool");
     // the pool: every candidate with the hyperparameters HyperSearch draws for it, trained and scored
@@ -126,10 +155,11 @@ class HyperDeepTrainTest {
     assertEquals((POOL + MEMBERS) / (double) MEMBERS, h.cost().ratio(), 1e-15);
 
     // the same seed publishes the same parameters, selection and pool metrics
-    Manifest again = train("b", "hyper-again").manifest();
+    Manifest again = train(spec, "b", "hyper-again").manifest();
     assertEquals(paramsSha256(m), paramsSha256(again));
     assertEquals(path, again.hyperDeep().selection().path());
     assertEquals(h.pool(), again.hyperDeep().pool());
+    return m;
   }
 
   @Test
