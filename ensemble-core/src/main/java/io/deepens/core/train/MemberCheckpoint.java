@@ -37,7 +37,8 @@ import java.util.List;
  * @param history metrics of epochs 0..k−1
  * @param model the network after epoch k−1, ModelSerializer bytes with updater state
  * @param bestParams the parameters after {@code bestEpoch} (float32 little-endian), or null when not tracked
- * @param swagMoments {@link SwagMoments#toBytes()} after epoch k−1 when SWAG epochs have begun, else null
+ * @param swagMoments {@link SwagMoments#toBytes()} after epoch k−1 (within an epoch: after its rows trained so far)
+ *     when SWAG epochs have begun, else null
  * @param rowsInEpoch rows of epoch {@code epochsCompleted} already trained on (streaming placement; 0 at an epoch
  *     boundary): the member resumes by replaying that epoch's stream past them without training
  * @param lossSumInEpoch the sum of minibatch loss × rows over those rows (0 at an epoch boundary)

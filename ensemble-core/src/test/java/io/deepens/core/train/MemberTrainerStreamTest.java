@@ -123,11 +123,12 @@ class MemberTrainerStreamTest {
     resumeWithinEpoch(LEAN_NETWORK);
   }
 
-  private void resumeWithinEpoch(String network) {
-    EnsembleSpec spec = spec(network, 320);
-    MemberResult undisturbed = MemberTrainer.train(spec, 0, stream(spec, 0), new InMemoryCheckpointer(), null);
-    InMemoryCheckpointer store = new InMemoryCheckpointer();
-    Checkpointer crashing = new Checkpointer() {
+  /**
+   * Saves into {@code store}, and then fails like a lost executor at the first checkpoint at least {@code rows} rows
+   * into epoch {@code epoch}.
+   */
+  static Checkpointer crashingAt(InMemoryCheckpointer store, int epoch, long rows) {
+    return new Checkpointer() {
       @Override
       public Optional<MemberCheckpoint> latest(int member) {
         return store.latest(member);
@@ -136,11 +137,18 @@ class MemberTrainerStreamTest {
       @Override
       public void save(int member, MemberCheckpoint checkpoint) {
         store.save(member, checkpoint);
-        if (checkpoint.epochsCompleted() == 1 && checkpoint.rowsInEpoch() >= 640) {
+        if (checkpoint.epochsCompleted() == epoch && checkpoint.rowsInEpoch() >= rows) {
           throw new IllegalStateException("executor lost");
         }
       }
     };
+  }
+
+  private void resumeWithinEpoch(String network) {
+    EnsembleSpec spec = spec(network, 320);
+    MemberResult undisturbed = MemberTrainer.train(spec, 0, stream(spec, 0), new InMemoryCheckpointer(), null);
+    InMemoryCheckpointer store = new InMemoryCheckpointer();
+    Checkpointer crashing = crashingAt(store, 1, 640);
     assertThrows(IllegalStateException.class, () -> MemberTrainer.train(spec, 0, stream(spec, 0), crashing, null));
     MemberCheckpoint at = store.latest(0).orElseThrow();
     assertEquals(1, at.epochsCompleted());
@@ -191,20 +199,7 @@ class MemberTrainerStreamTest {
     EnsembleSpec spec = swagSpec(LEAN_NETWORK, 320, 3);
     MemberResult undisturbed = MemberTrainer.train(spec, 0, stream(spec, 0), new InMemoryCheckpointer(), null);
     InMemoryCheckpointer store = new InMemoryCheckpointer();
-    Checkpointer crashing = new Checkpointer() {
-      @Override
-      public Optional<MemberCheckpoint> latest(int member) {
-        return store.latest(member);
-      }
-
-      @Override
-      public void save(int member, MemberCheckpoint checkpoint) {
-        store.save(member, checkpoint);
-        if (checkpoint.epochsCompleted() == 4 && checkpoint.rowsInEpoch() >= 640) {
-          throw new IllegalStateException("executor lost in the second SWAG epoch");
-        }
-      }
-    };
+    Checkpointer crashing = crashingAt(store, 4, 640); // in the second SWAG epoch
     assertThrows(IllegalStateException.class, () -> MemberTrainer.train(spec, 0, stream(spec, 0), crashing, null));
     MemberCheckpoint at = MemberCheckpoint.fromBytes(store.latest(0).orElseThrow().toBytes());
     assertEquals(4, at.epochsCompleted());
