@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The streaming placement in {@code local[2]}: members read the Parquet table's partitions themselves; same seed,
  * same members; no shuffle write (the copy placement writes members × the table); a separate validation table and
- * bootstrap multiplicities.
+ * bootstrap multiplicities; MultiSWAG members.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StreamPlacementTest {
@@ -129,6 +129,30 @@ class StreamPlacementTest {
       JsonNode r = m.members().get(k).report().path("report");
       assertEquals(expected, r.path("trainRows").asLong(), "member " + k + ": the sum of bootstrap multiplicities");
       assertEquals(validationRows, r.path("validationRows").asLong());
+    }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void swagMembersStreamTheirSgdEpochsAndPublishTheirMoments() {
+    EnsembleSpec swag = SparkTestSupport.streamSpec(SparkTestSupport.smallSpec(2, 3, """
+        swag:
+          epochs: 2
+          learningRate: 0.02
+          rank: 2
+          snapshotsPerEpoch: 2
+          samples: 3
+        """), 200, 0);
+    Manifest a = train(swag, null, "swag-a");
+    Manifest b = train(swag, null, "swag-b");
+    assertEquals(shas(a), shas(b), "same seed, same SWAG members");
+    assertEquals(Manifest.FORMAT_VERSION, a.formatVersion(), "a SWAG ensemble's manifest");
+    assertEquals(0L, ((Number) timing(a).get("shuffleWriteBytes")).longValue(), "stream: no shuffle write");
+    assertEquals(3, ((Number) ((Map<String, Object>) a.provenance().get("scoringCost")).get("componentsPerMember"))
+        .intValue(), "S samples per member");
+    for (Manifest.MemberEntry e : a.members()) {
+      assertEquals(5, e.report().path("report").path("epochsRun").asInt(), "3 Adam + 2 SWAG epochs");
+      assertEquals(0.02, e.report().path("report").path("epochs").get(4).path("learningRate").asDouble(), 0.0);
     }
   }
 }
