@@ -77,13 +77,6 @@ public record MemberCheckpoint(
         model, bestParams, swagMoments, 0L, 0.0);
   }
 
-  /** A checkpoint within an epoch of a streaming member (no SWAG moments). */
-  public MemberCheckpoint(int member, String specSha256, int epochsCompleted, int bestEpoch, double bestMetric,
-      int epochsWithoutImprovement, boolean stopped, List<EpochMetrics> history, byte[] model, byte[] bestParams,
-      long rowsInEpoch, double lossSumInEpoch) {
-    this(member, specSha256, epochsCompleted, bestEpoch, bestMetric, epochsWithoutImprovement, stopped, history,
-        model, bestParams, null, rowsInEpoch, lossSumInEpoch);
-  }
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public MemberCheckpoint {

@@ -301,7 +301,7 @@ public final class MemberTask implements Serializable {
     LOG.info("member {}: streaming {} splits{} through a buffer of {} rows, {} threads, attempt {}, executor {} on "
         + "{}", member, train.numSplits(), validation == null ? "" : " (+ " + validation.numSplits()
         + " validation splits)", spec.data().shuffleBuffer(), out.threads, out.attempt, out.executorId, out.host);
-    ProgressWriter progress = new ProgressWriter(store, runId, member, spec.training().epochs());
+    ProgressWriter progress = new ProgressWriter(store, runId, member, spec.totalEpochs());
     MemberResult result;
     TrainingSet valSet;
     try (stream) { // an epoch read ahead but not trained (early stopping) stops its readers here

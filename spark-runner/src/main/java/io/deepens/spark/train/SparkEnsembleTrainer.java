@@ -118,14 +118,14 @@ public final class SparkEnsembleTrainer {
       tMapped = System.currentTimeMillis();
       checked = check(pass, spec, options); // 2
       tMembers = System.currentTimeMillis();
-      if (stream && spec.ensemble().hyperDeep() == null) {
-        outcomes = streamMembers(pass, checked, spec, store, options); // 3
-        tasks = outcomes;
-      } else if (spec.ensemble().hyperDeep() == null) {
-        outcomes = trainMembers(pass, checked, spec, store, options); // 3
+      StreamScans scans = stream ? streamScans(pass, checked, spec) : null;
+      if (spec.ensemble().hyperDeep() == null) {
+        int members = spec.ensemble().members();
+        outcomes = runMembers(pass, scans, checked, spec, store, options, null,
+            java.util.stream.IntStream.range(0, members).toArray(), members + " members", "member"); // 3
         tasks = outcomes;
       } else {
-        HyperDeepRun h = trainHyperDeep(pass, checked, spec, store, options, stream); // 3: pool, selection, retraining
+        HyperDeepRun h = trainHyperDeep(pass, scans, checked, spec, store, options); // 3: pool, selection, retraining
         outcomes = h.members();
         tasks = new ArrayList<>(h.pool());
         tasks.addAll(h.members());
@@ -288,29 +288,6 @@ public final class SparkEnsembleTrainer {
     return new CheckedTables(profile, valProfile, numFeatures, trainRows, valRows);
   }
 
-  /** Step 3: one task per member, reading the shuffle written in step 1; returns their outcomes by member. */
-  private List<MemberOutcome> trainMembers(TablePass pass, CheckedTables checked, EnsembleSpec spec,
-      EnsembleStore store, Options options) {
-    int members = spec.ensemble().members();
-    String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
-    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
-        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion());
-    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + members + " members");
-    List<MemberOutcome> outcomes;
-    try (ProgressMonitor monitor =
-        new ProgressMonitor(store, options.runId(), members, spec.totalEpochs(), 2000)) {
-      outcomes = new ArrayList<>(pass.perMember().mapPartitionsWithIndex(
-          (Integer m, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(m, rows), true).collect());
-    }
-    outcomes.sort(Comparator.comparingInt(o -> o.member));
-    for (MemberOutcome o : outcomes) {
-      LOG.info("member {}: {} ({} train rows, executor {} on {}, attempt {}{})", o.member, o.status, o.trainRows,
-          o.executorId, o.host, o.attempt,
-          o.gpuAddresses.length > 0 ? ", GPU " + String.join(",", o.gpuAddresses) : "");
-    }
-    return outcomes;
-  }
-
   /** Spark's settings for the rows its vectorized Parquet and ORC readers decode per batch. */
   private static final String[] READER_BATCH_KEYS = {
     "spark.sql.parquet.columnarReaderBatchSize", "spark.sql.orc.columnarReaderBatchSize"};
@@ -361,17 +338,6 @@ public final class SparkEnsembleTrainer {
     return scan;
   }
 
-  /**
-   * Step 3 of the streaming placement: one task per member ({@link MemberStreamRDD}), each reading the table's
-   * partitions itself every epoch in its own order; no shuffle. Returns their outcomes by member.
-   */
-  private List<MemberOutcome> streamMembers(TablePass pass, CheckedTables checked, EnsembleSpec spec,
-      EnsembleStore store, Options options) {
-    int members = spec.ensemble().members();
-    return streamStage(streamScans(pass, checked, spec), checked, spec, store, options, null, members, null,
-        members + " members streaming the table", "member");
-  }
-
   /** The scans and decoders a run's streaming members read, planned once per run ({@link #memberScan}). */
   private record StreamScans(JavaRDD<InternalRow> train, JavaRDD<InternalRow> validation, FeatureDecoder trainDecoder,
       FeatureDecoder validationDecoder, double fraction, long splitSeed) {}
@@ -388,38 +354,42 @@ public final class SparkEnsembleTrainer {
   }
 
   /**
-   * Streaming member tasks ({@link MemberStreamRDD}) for the member indices {@code ids} (0..members-1 when null),
-   * member i training {@code specs[i]} (the run's spec when {@code specs} is null); their outcomes by member index.
+   * Step 3: member tasks for the member indices {@code ids}, member i training {@code specs[i]} (the run's spec when
+   * {@code specs} is null). With {@code scans} null each task reads its partition of the member-keyed shuffle written
+   * in step 1 ({@link MemberTask#run}); otherwise each reads the table's splits itself every epoch, in its own order,
+   * with no shuffle ({@link MemberStreamRDD}, the streaming placement). Returns their outcomes by member index.
    */
-  private List<MemberOutcome> streamStage(StreamScans scans, CheckedTables checked, EnsembleSpec spec,
-      EnsembleStore store, Options options, String[] specs, int members, int[] ids, String what, String label) {
-    int slots = ids == null ? members : ids[ids.length - 1] + 1;
+  private List<MemberOutcome> runMembers(TablePass pass, StreamScans scans, CheckedTables checked, EnsembleSpec spec,
+      EnsembleStore store, Options options, String[] specs, int[] ids, String what, String label) {
     String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
     MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
         new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, options.warmStartVersion(),
         specs);
-    task.killMidEpoch = spark.sparkContext().getConf().get(MemberTask.KILL_MID_EPOCH, "");
-    task.expectedValidationRows = (int) Math.min(Integer.MAX_VALUE - 8, checked.valRows());
-    MemberStreamRDD stage = new MemberStreamRDD(scans.train().rdd(),
-        scans.validation() == null ? null : scans.validation().rdd(), slots, task, scans.trainDecoder(),
-        scans.validationDecoder(), scans.fraction(), scans.splitSeed());
-    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + what);
+    int slots = ids[ids.length - 1] + 1;
+    JavaRDD<MemberOutcome> stage;
+    if (scans == null) {
+      stage = pass.perMember().mapPartitionsWithIndex(
+          (Integer i, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(i, rows), true);
+    } else {
+      task.killMidEpoch = spark.sparkContext().getConf().get(MemberTask.KILL_MID_EPOCH, "");
+      task.expectedValidationRows = (int) Math.min(Integer.MAX_VALUE - 8, checked.valRows());
+      stage = new MemberStreamRDD(scans.train().rdd(), scans.validation() == null ? null : scans.validation().rdd(),
+          slots, task, scans.trainDecoder(), scans.validationDecoder(), scans.fraction(), scans.splitSeed())
+          .toJavaRDD();
+    }
+    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + what
+        + (scans == null ? "" : " streaming the table"));
     List<MemberOutcome> outcomes = new ArrayList<>();
-    int first = ids == null ? 0 : ids[0];
     try (ProgressMonitor monitor =
-        new ProgressMonitor(store, options.runId(), first, slots, spec.training().epochs(), 2000)) {
-      if (ids == null) {
-        outcomes.addAll(stage.toJavaRDD().collect());
-      } else {
-        for (List<MemberOutcome> part : stage.toJavaRDD().collectPartitions(ids)) {
-          outcomes.addAll(part);
-        }
+        new ProgressMonitor(store, options.runId(), ids[0], slots, spec.totalEpochs(), 2000)) {
+      for (List<MemberOutcome> part : stage.collectPartitions(ids)) {
+        outcomes.addAll(part);
       }
     }
     outcomes.sort(Comparator.comparingInt(o -> o.member));
     for (MemberOutcome o : outcomes) {
-      LOG.info("{} {}: {} ({} train rows streamed, executor {} on {}, attempt {}{})", label, o.member, o.status,
-          o.trainRows, o.executorId, o.host, o.attempt,
+      LOG.info("{} {}: {} ({} train rows{}, executor {} on {}, attempt {}{})", label, o.member, o.status, o.trainRows,
+          scans == null ? "" : " streamed", o.executorId, o.host, o.attempt,
           o.gpuAddresses.length > 0 ? ", GPU " + String.join(",", o.gpuAddresses) : "");
     }
     return outcomes;
@@ -434,14 +404,13 @@ public final class SparkEnsembleTrainer {
    * greedy selection on their validation outputs picks settings ({@link HyperDeepSelection}); then the M published
    * members train as M parallel tasks on partitions K..K+M-1 of the same shuffle (the table is not read again),
    * member K + j with the setting allocated to it and fresh seeds derived from its own index. With
-   * {@code data.placement: stream} both stages are streaming member tasks instead ({@link #streamStage}), candidate c
+   * {@code data.placement: stream} both stages are streaming member tasks instead ({@link #runMembers}), candidate c
    * and member K + j each reading the table in the order of its own index. Checkpoints are per member index and carry
    * the member's own spec hash, so a rerun of the run id resumes every candidate and member from its own checkpoints,
    * and the selection, a function of the pool's outputs, comes out the same.
    */
-  private HyperDeepRun trainHyperDeep(TablePass pass, CheckedTables checked, EnsembleSpec spec, EnsembleStore store,
-      Options options, boolean stream) {
-    StreamScans scans = stream ? streamScans(pass, checked, spec) : null;
+  private HyperDeepRun trainHyperDeep(TablePass pass, StreamScans scans, CheckedTables checked, EnsembleSpec spec,
+      EnsembleStore store, Options options) {
     HyperDeepSpec h = spec.ensemble().hyperDeep();
     int k = h.pool();
     int m = spec.ensemble().members();
@@ -457,10 +426,8 @@ public final class SparkEnsembleTrainer {
           candidates.get(c).learningRate(), candidates.get(c).weightDecay(), candidates.get(c).dropout(),
           candidates.get(c).hidden());
     }
-    List<MemberOutcome> pool = stream
-        ? streamStage(scans, checked, spec, store, options, specs, k, poolIds,
-            k + " hyper-deep candidates streaming the table", "candidate")
-        : runStage(pass, checked, spec, store, options, specs, poolIds, k + " hyper-deep candidates", "candidate");
+    List<MemberOutcome> pool = runMembers(pass, scans, checked, spec, store, options, specs, poolIds,
+        k + " hyper-deep candidates", "candidate");
     float[] labels = null;
     long[] keys = null;
     List<HyperDeepSelection.PoolOutcome> poolOutcomes = new ArrayList<>();
@@ -496,40 +463,11 @@ public final class SparkEnsembleTrainer {
       retrained.add(k + j);
       specs[k + j] = candidates.get(plan.allocation().get(j)).apply(spec).toJson();
     }
-    List<MemberOutcome> members = stream
-        ? streamStage(scans, checked, spec, store, options, specs, m, memberIds,
-            m + " hyper-deep members (retrained) streaming the table", "member")
-        : runStage(pass, checked, spec, store, options, specs, memberIds, m + " hyper-deep members (retrained)",
-            "member");
+    List<MemberOutcome> members = runMembers(pass, scans, checked, spec, store, options, specs, memberIds,
+        m + " hyper-deep members (retrained)", "member");
     long retrainEpochs = members.stream().mapToLong(o -> epochsRun(o.reportJson)).sum();
     return new HyperDeepRun(pool, members,
         HyperDeepSelection.report(spec, plan, retrained, retrainEpochs));
-  }
-
-  /** Runs member tasks on the shuffle partitions {@code ids} only; their outcomes by member index. */
-  private List<MemberOutcome> runStage(TablePass pass, CheckedTables checked, EnsembleSpec spec, EnsembleStore store,
-      Options options, String[] specs, int[] ids, String what, String label) {
-    String kill = spark.sparkContext().getConf().get(MemberTask.KILL_AFTER_EPOCH, "");
-    MemberTask task = new MemberTask(spec.toJson(), store.uri(), options.runId(), checked.numFeatures(),
-        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()), kill, null, specs);
-    spark.sparkContext().setJobDescription("deepens train " + options.runId() + ": " + what);
-    List<MemberOutcome> outcomes = new ArrayList<>();
-    int slots = ids[ids.length - 1] + 1;
-    try (ProgressMonitor monitor = new ProgressMonitor(store, options.runId(), ids[0], slots,
-        spec.training().epochs(), 2000)) {
-      List<MemberOutcome>[] parts = pass.perMember().mapPartitionsWithIndex(
-          (Integer i, Iterator<Tuple2<MemberRowKey, LabeledRow>> rows) -> task.run(i, rows), true)
-          .collectPartitions(ids);
-      for (List<MemberOutcome> part : parts) {
-        outcomes.addAll(part);
-      }
-    }
-    outcomes.sort(Comparator.comparingInt(o -> o.member));
-    for (MemberOutcome o : outcomes) {
-      LOG.info("{} {}: {} ({} train rows, executor {} on {}, attempt {})", label, o.member, o.status, o.trainRows,
-          o.executorId, o.host, o.attempt);
-    }
-    return outcomes;
   }
 
   /** {@code report.epochsRun} of a member task's report JSON (0 when absent). */

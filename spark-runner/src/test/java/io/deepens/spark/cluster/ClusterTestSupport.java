@@ -130,10 +130,10 @@ final class ClusterTestSupport {
           e.taskInfo().successful() ? 1 : 0});
     }
 
-    /** Successful tasks of stages named "collect at SparkEnsembleTrainer..." (the member tasks). */
+    /** Successful tasks of stages named "collectPartitions at SparkEnsembleTrainer..." (the member tasks). */
     List<long[]> memberTasks() {
       return spans.stream().filter(t -> t[3] == 1
-          && stageNames.getOrDefault((int) t[0], "").startsWith("collect at SparkEnsembleTrainer")).toList();
+          && stageNames.getOrDefault((int) t[0], "").startsWith("collectPartitions at SparkEnsembleTrainer")).toList();
     }
 
     /** True if the two given tasks ran at the same time for a while. */
