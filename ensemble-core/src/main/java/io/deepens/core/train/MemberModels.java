@@ -179,6 +179,12 @@ public final class MemberModels {
    */
   public static MemberNetwork[] swagSamples(
       MemberNetwork network, SwagMoments swag, int samples, long ensembleSeed, int member) {
+    return swagSamples(network, swag, samples, 1.0, ensembleSeed, member);
+  }
+
+  /** As {@link #swagSamples(MemberNetwork, SwagMoments, int, long, int)}, the covariance multiplied by {@code scale}. */
+  public static MemberNetwork[] swagSamples(
+      MemberNetwork network, SwagMoments swag, int samples, double scale, long ensembleSeed, int member) {
     InvalidInputException.check(samples >= 1, "SWAG samples must be >= 1, found %d", samples);
     boolean bn = SwagBatchNorm.has(network);
     if (bn != swag.hasBatchNorm()) {
@@ -199,7 +205,7 @@ public final class MemberModels {
     MemberNetwork[] out = new MemberNetwork[samples];
     for (int s = 0; s < samples; s++) {
       float[] theta = swag.sample(io.deepens.core.random.Seeds.derive(
-          ensembleSeed, member, io.deepens.core.random.SeedPurpose.SWAG_SAMPLE, s));
+          ensembleSeed, member, io.deepens.core.random.SeedPurpose.SWAG_SAMPLE, s), scale);
       MemberNetwork copy = network.copy();
       if (bn) {
         float[] full = base.clone();

@@ -685,7 +685,8 @@ public final class MemberTrainer {
       float[][] sets = new float[swag.samples()][];
       for (int j = 0; j < sets.length; j++) {
         float[] theta = base.clone();
-        SwagBatchNorm.scatter(moments.sample(Seeds.derive(seed, member, SeedPurpose.SWAG_SAMPLE, j)), idx, theta);
+        SwagBatchNorm.scatter(moments.sample(Seeds.derive(seed, member, SeedPurpose.SWAG_SAMPLE, j), swag.scale()), idx,
+            theta);
         draw.setParams(Nd4j.createFromArray(theta).reshape(1, theta.length));
         sets[j] = SwagBatchNorm.compute(draw, train, rows, bs);
       }

@@ -159,7 +159,18 @@ public final class SwagMoments {
 
   /** One draw from the SWAG Gaussian with a {@link SplittableRandom} seeded by {@code seed} (see the class comment). */
   public float[] sample(long seed) {
+    return sample(seed, 1.0);
+  }
+
+  /**
+   * One draw from the SWAG Gaussian with its covariance multiplied by {@code scale} ({@code ensemble.swag.scale}):
+   * θ̄ + √scale · (√(Σ_diag / 2) ⊙ z₁ + D z₂ / √(2(K − 1))), the same z₁, z₂ as {@link #sample(long)} draws.
+   */
+  public float[] sample(long seed, double scale) {
     InvalidInputException.check(count >= 1, "SWAG moments hold no snapshot: nothing to sample from");
+    InvalidInputException.check(Double.isFinite(scale) && scale > 0, "SWAG covariance scale must be > 0, found %s",
+        scale);
+    double root = Math.sqrt(scale);
     SplittableRandom rnd = new SplittableRandom(seed);
     float[][] d = deviations();
     int k = d.length;
@@ -167,11 +178,11 @@ public final class SwagMoments {
     for (int i = 0; i < k; i++) {
       z2[i] = rnd.nextGaussian();
     }
-    double lowRank = k >= 2 ? 1.0 / Math.sqrt(2.0 * (k - 1)) : 0.0;
+    double lowRank = k >= 2 ? root / Math.sqrt(2.0 * (k - 1)) : 0.0;
     float[] out = new float[numParams];
     for (int j = 0; j < numParams; j++) {
       double v = Math.max(sqMean[j] - mean[j] * mean[j], 0.0);
-      double x = mean[j] + Math.sqrt(v / 2.0) * rnd.nextGaussian();
+      double x = mean[j] + root * Math.sqrt(v / 2.0) * rnd.nextGaussian();
       double dz = 0;
       for (int i = 0; i < k; i++) {
         dz += d[i][j] * z2[i];

@@ -159,6 +159,23 @@ class SwagTest {
   @Test
   void samplesHaveTheSwagGaussiansMeanAndCovariance() {
     SwagMoments m = tinyMoments();
+    assertSamplesFollowTheGaussian(m, 1.0, s -> m.sample(s));
+    float[] x = m.sample(Seeds.derive(3, 0, SeedPurpose.SWAG_SAMPLE, 0));
+    assertArrayEquals(x, m.sample(Seeds.derive(3, 0, SeedPurpose.SWAG_SAMPLE, 0), 1.0), 0f, "scale 1 is the Gaussian");
+  }
+
+  @Test
+  void aCovarianceScaleMultipliesTheCovarianceAndKeepsTheMean() {
+    SwagMoments m = tinyMoments();
+    assertSamplesFollowTheGaussian(m, 3.0, s -> m.sample(s, 3.0));
+    assertSamplesFollowTheGaussian(m, 0.25, s -> m.sample(s, 0.25));
+    InvalidInputException e = assertThrows(InvalidInputException.class, () -> m.sample(1, 0.0));
+    assertTrue(e.getMessage().contains("SWAG covariance scale must be > 0, found 0.0"), e.getMessage());
+  }
+
+  /** Mean and covariance of 40,000 draws against θ̄ and scale · ½(Σ_diag + D Dᵀ / (K − 1)) computed from m. */
+  private static void assertSamplesFollowTheGaussian(
+      SwagMoments m, double scale, java.util.function.LongFunction<float[]> draw) {
     int p = 3;
     double[] mu = m.mean();
     double[] diag = m.diagonalVariance();
@@ -171,14 +188,14 @@ class SwagTest {
         for (int c = 0; c < k; c++) {
           ddt += (double) d[c][a] * d[c][b];
         }
-        cov[a][b] = 0.5 * ((a == b ? diag[a] : 0) + ddt / (k - 1));
+        cov[a][b] = scale * 0.5 * ((a == b ? diag[a] : 0) + ddt / (k - 1));
       }
     }
     int n = 40_000;
     double[] sum = new double[p];
     double[][] outer = new double[p][p];
     for (int s = 0; s < n; s++) {
-      float[] x = m.sample(Seeds.derive(3, 0, SeedPurpose.SWAG_SAMPLE, s));
+      float[] x = draw.apply(Seeds.derive(3, 0, SeedPurpose.SWAG_SAMPLE, s));
       for (int a = 0; a < p; a++) {
         sum[a] += x[a];
         for (int b = 0; b < p; b++) {
@@ -212,6 +229,17 @@ class SwagTest {
     assertNotEquals(MemberModels.paramsSha256(a[0]), MemberModels.paramsSha256(a[1]));
     assertNotEquals(MemberModels.paramsSha256(a[0]),
         MemberModels.paramsSha256(MemberModels.swagSamples(r.network(), r.swag(), 1, 7, 3)[0]));
+    MemberNetwork[] wide = MemberModels.swagSamples(r.network(), r.swag(), 2, 2.5, 7, 2);
+    for (int s = 0; s < 2; s++) {
+      float[] expected = r.swag().sample(Seeds.derive(7, 2, SeedPurpose.SWAG_SAMPLE, s), 2.5);
+      assertArrayEquals(expected, wide[s].params().dup('c').data().asFloat(), 0f);
+      // the same z, √2.5 times as far from the mean
+      float[] mean = r.swag().meanAsFloats();
+      float[] narrow = a[s].params().dup('c').data().asFloat();
+      for (int j = 0; j < mean.length; j += 997) {
+        assertEquals(Math.sqrt(2.5) * (narrow[j] - mean[j]), expected[j] - mean[j], 1e-5 + 1e-4 * Math.abs(expected[j]));
+      }
+    }
   }
 
   @Test
@@ -288,6 +316,16 @@ class SwagTest {
     e = assertThrows(InvalidInputException.class, () -> SpecLoader.parse(
         base.replace("\"samples\":5", "\"sample\":5"), "x"));
     assertTrue(e.getMessage().contains("ensemble.swag.sample is not a known key"), e.getMessage());
+    e = assertThrows(InvalidInputException.class, () -> SpecLoader.parse(
+        base.replace("\"samples\":5", "\"samples\":5,\"scale\":0"), "x"));
+    assertTrue(e.getMessage().contains("ensemble.swag.scale must be > 0"), e.getMessage());
+    // scale: 1 unless given, and then absent from the canonical JSON; another scale is written and read back
+    assertEquals(1.0, SPEC.ensemble().swag().scale());
+    assertTrue(!base.contains("scale"), base);
+    EnsembleSpec wide = SpecLoader.parse(base.replace("\"samples\":5", "\"samples\":5,\"scale\":2.5"), "x");
+    assertEquals(2.5, wide.ensemble().swag().scale());
+    assertEquals(wide, EnsembleSpec.fromJson(wide.toJson()));
+    assertTrue(wide.toJson().contains("\"samples\":5,\"scale\":2.5"), wide.toJson());
     // absent: no swag key in the canonical JSON, so specs without it keep their SHA-256
     assertTrue(!SpecLoader.parse(base.replaceAll(",\"swag\":\\{[^}]*\\}", ""), "x").toJson().contains("swag"));
     assertEquals(7, SPEC.totalEpochs());

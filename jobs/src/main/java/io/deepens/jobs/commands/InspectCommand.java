@@ -154,10 +154,11 @@ public final class InspectCommand implements Command {
     int mc = e.path("mcDropoutSamples").asInt(0);
     if (swag.isObject()) {
       int s = swag.path("samples").asInt();
+      double scale = swag.path("scale").asDouble(1.0);
       return String.format(Locale.ROOT, "%d forward passes per row (%d members × %d SWAG samples; MultiSWAG: %d"
-          + " SWAG epochs at learning rate %s, rank %d, %d snapshots per epoch)", (long) members * s, members, s,
+          + " SWAG epochs at learning rate %s, rank %d, %d snapshots per epoch%s)", (long) members * s, members, s,
           swag.path("epochs").asInt(), swag.path("learningRate").asText(), swag.path("rank").asInt(),
-          swag.path("snapshotsPerEpoch").asInt());
+          swag.path("snapshotsPerEpoch").asInt(), scale == 1.0 ? "" : ", covariance × " + swag.path("scale").asText());
     }
     if (mc > 0) {
       return String.format(Locale.ROOT, "%d forward passes per row (%d members × %d Monte Carlo dropout passes)",

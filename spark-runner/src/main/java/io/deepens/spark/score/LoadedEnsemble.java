@@ -86,7 +86,8 @@ public final class LoadedEnsemble {
           throw new DeepensException(what + " holds no SWAG moments, but the version's spec has ensemble.swag;"
               + " the file does not belong to this version");
         }
-        MemberNetwork[] draws = MemberModels.swagSamples(net, moments, perMember, spec.ensemble().seed(), e.index());
+        MemberNetwork[] draws = MemberModels.swagSamples(net, moments, perMember, swag.scale(),
+            spec.ensemble().seed(), e.index());
         System.arraycopy(draws, 0, nets, i * perMember, perMember);
       }
       LOADS.incrementAndGet();

@@ -251,7 +251,7 @@ public final class MemberTask implements Serializable {
           valSet.copyFeatures(i, x, i * numFeatures);
         }
         io.deepens.core.network.MemberNetwork[] draws = MemberModels.swagSamples(result.network(), result.swag(),
-            spec.ensemble().swag().samples(), spec.ensemble().seed(), member);
+            spec.ensemble().swag().samples(), spec.ensemble().swag().scale(), spec.ensemble().seed(), member);
         float[][] each = new float[draws.length][];
         for (int s = 0; s < draws.length; s++) {
           each[s] = MemberModels.predict(draws[s], x, n, numFeatures);
