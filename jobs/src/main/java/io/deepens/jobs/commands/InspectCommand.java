@@ -148,8 +148,11 @@ public final class InspectCommand implements Command {
    * one per member), so manifests written before {@code provenance.scoringCost} existed show it too.
    */
   static String scoringCost(Manifest m) {
-    int members = m.usableMembers().size();
-    JsonNode e = m.spec().path("ensemble");
+    return scoringCost(m.spec().path("ensemble"), m.usableMembers().size());
+  }
+
+  /** The scoring line of {@link #scoringCost(Manifest)} for a spec's {@code ensemble} section and its member count. */
+  static String scoringCost(JsonNode e, int members) {
     JsonNode swag = e.path("swag");
     int mc = e.path("mcDropoutSamples").asInt(0);
     if (swag.isObject()) {
