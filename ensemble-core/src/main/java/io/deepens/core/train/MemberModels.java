@@ -182,7 +182,10 @@ public final class MemberModels {
     return swagSamples(network, swag, samples, 1.0, ensembleSeed, member);
   }
 
-  /** As {@link #swagSamples(MemberNetwork, SwagMoments, int, long, int)}, the covariance multiplied by {@code scale}. */
+  /**
+   * As {@link #swagSamples(MemberNetwork, SwagMoments, int, long, int)}, the covariance multiplied by {@code scale}
+   * ({@code ensemble.swag.scale}; {@link SwagMoments#sample(long, double)}).
+   */
   public static MemberNetwork[] swagSamples(
       MemberNetwork network, SwagMoments swag, int samples, double scale, long ensembleSeed, int member) {
     InvalidInputException.check(samples >= 1, "SWAG samples must be >= 1, found %d", samples);

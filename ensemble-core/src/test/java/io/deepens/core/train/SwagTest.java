@@ -237,7 +237,8 @@ class SwagTest {
       float[] mean = r.swag().meanAsFloats();
       float[] narrow = a[s].params().dup('c').data().asFloat();
       for (int j = 0; j < mean.length; j += 997) {
-        assertEquals(Math.sqrt(2.5) * (narrow[j] - mean[j]), expected[j] - mean[j], 1e-5 + 1e-4 * Math.abs(expected[j]));
+        assertEquals(Math.sqrt(2.5) * (narrow[j] - mean[j]), expected[j] - mean[j],
+            1e-5 + 1e-4 * Math.abs(expected[j]));
       }
     }
   }
