@@ -43,10 +43,6 @@ public record SwagSpec(int epochs, double learningRate, int rank, int snapshotsP
             + " found %s", scale);
   }
 
-  /** The section with the covariance as fitted (scale 1). */
-  public SwagSpec(int epochs, double learningRate, int rank, int snapshotsPerEpoch, int samples) {
-    this(epochs, learningRate, rank, snapshotsPerEpoch, samples, 1.0);
-  }
 
   static final String EPOCHS = "epochs";
   static final String LEARNING_RATE = "learningRate";

@@ -170,21 +170,12 @@ public final class MemberModels {
   }
 
   /**
-   * S networks whose parameters are S draws from the member's SWAG Gaussian ({@link SwagMoments#sample}), draw s
-   * seeded by {@code Seeds.derive(ensembleSeed, member, SWAG_SAMPLE, s)}: the same member gives the same S networks
-   * wherever and whenever they are drawn. Each is a copy of {@code network} (the configuration) with the sampled
+   * S networks whose parameters are S draws from the member's SWAG Gaussian, its covariance times {@code scale}
+   * ({@code ensemble.swag.scale}): draw s is {@link SwagMoments#component}(ensembleSeed, member, s, scale), so the
+   * same member gives the same S networks wherever and whenever they are drawn. Each is a copy of {@code network} (the configuration) with the sampled
    * parameters; they are the member's mixture components. For a network with batch norm the draw replaces the
    * trainable parameters ({@link SwagBatchNorm#trainableIndices}) and draw s then gets the member's stored set s of
    * batch-norm statistics ({@link SwagBatchNorm#apply}), computed at the end of its training under the same draw.
-   */
-  public static MemberNetwork[] swagSamples(
-      MemberNetwork network, SwagMoments swag, int samples, long ensembleSeed, int member) {
-    return swagSamples(network, swag, samples, 1.0, ensembleSeed, member);
-  }
-
-  /**
-   * As {@link #swagSamples(MemberNetwork, SwagMoments, int, long, int)}, the covariance multiplied by {@code scale}
-   * ({@code ensemble.swag.scale}; {@link SwagMoments#sample(long, double)}).
    */
   public static MemberNetwork[] swagSamples(
       MemberNetwork network, SwagMoments swag, int samples, double scale, long ensembleSeed, int member) {
@@ -207,8 +198,7 @@ public final class MemberModels {
     float[] base = bn ? network.params().castTo(DataType.FLOAT).dup('c').data().asFloat() : null;
     MemberNetwork[] out = new MemberNetwork[samples];
     for (int s = 0; s < samples; s++) {
-      float[] theta = swag.sample(io.deepens.core.random.Seeds.derive(
-          ensembleSeed, member, io.deepens.core.random.SeedPurpose.SWAG_SAMPLE, s), scale);
+      float[] theta = swag.component(ensembleSeed, member, s, scale);
       MemberNetwork copy = network.copy();
       if (bn) {
         float[] full = base.clone();

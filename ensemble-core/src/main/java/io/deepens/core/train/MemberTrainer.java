@@ -664,7 +664,7 @@ public final class MemberTrainer {
     /**
      * SWAG with batch norm ({@link SwagBatchNorm}): sets the network's trainable parameters to θ̄ and its batch-norm
      * statistics to those of θ̄, then computes set j of batch-norm statistics under the weights of SWAG draw j
-     * (seeded exactly as {@link MemberModels#swagSamples} seeds it), j = 0..S−1, and attaches the S sets to the
+     * ({@link SwagMoments#component}, the draw scoring makes), j = 0..S−1, and attaches the S sets to the
      * moments: S + 1 passes over at most {@link SwagBatchNorm#MAX_ROWS} of the member's training rows.
      */
     private void batchNormStatistics() {
@@ -685,8 +685,7 @@ public final class MemberTrainer {
       float[][] sets = new float[swag.samples()][];
       for (int j = 0; j < sets.length; j++) {
         float[] theta = base.clone();
-        SwagBatchNorm.scatter(moments.sample(Seeds.derive(seed, member, SeedPurpose.SWAG_SAMPLE, j), swag.scale()), idx,
-            theta);
+        SwagBatchNorm.scatter(moments.component(seed, member, j, swag.scale()), idx, theta);
         draw.setParams(Nd4j.createFromArray(theta).reshape(1, theta.length));
         sets[j] = SwagBatchNorm.compute(draw, train, rows, bs);
       }

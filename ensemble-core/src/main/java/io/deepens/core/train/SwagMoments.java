@@ -2,6 +2,8 @@ package io.deepens.core.train;
 
 import io.deepens.core.DeepensException;
 import io.deepens.core.InvalidInputException;
+import io.deepens.core.random.SeedPurpose;
+import io.deepens.core.random.Seeds;
 import java.nio.ByteBuffer;
 import java.util.SplittableRandom;
 
@@ -160,6 +162,15 @@ public final class SwagMoments {
   /** One draw from the SWAG Gaussian with a {@link SplittableRandom} seeded by {@code seed} (see the class comment). */
   public float[] sample(long seed) {
     return sample(seed, 1.0);
+  }
+
+  /**
+   * Mixture component j of member {@code member}: {@code sample(Seeds.derive(ensembleSeed, member, SWAG_SAMPLE, j),
+   * scale)}. Scoring, the validation outputs and the batch-norm statistics of SWAG samples all draw through here, so
+   * the statistics belong to the very weights scoring uses.
+   */
+  public float[] component(long ensembleSeed, int member, int j, double scale) {
+    return sample(Seeds.derive(ensembleSeed, member, SeedPurpose.SWAG_SAMPLE, j), scale);
   }
 
   /**

@@ -156,7 +156,7 @@ class GoldenFilesTest {
             0.114316456f, 0.09745731f},
          {0.08160869f, 0.09746791f, 0.0872836f, 0.11768948f, 0.13093574f, 0.08484096f, 0.07223625f, 0.11561339f,
             0.11199539f, 0.100328594f}}};
-    MemberNetwork[] draws = MemberModels.swagSamples(net, m, 3, 13, 0);
+    MemberNetwork[] draws = MemberModels.swagSamples(net, m, 3, 1.0, 13, 0);
     TrainingSet v = Digits.part(true, 2);
     for (int d = 0; d < 3; d++) {
       assertEquals(sha[d], MemberModels.paramsSha256(draws[d]), "sample " + d);

@@ -27,7 +27,7 @@ class GoldenSwagMemberWriter {
     MemberModels.write(r.network(), r.swag(), out);
     Files.write(Path.of(dir, "member-swag-v2.zip"), out.toByteArray());
     StringBuilder s = new StringBuilder("swa params " + MemberModels.paramsSha256(r.network()) + "\n");
-    MemberNetwork[] draws = MemberModels.swagSamples(r.network(), r.swag(), 3, 13, 0);
+    MemberNetwork[] draws = MemberModels.swagSamples(r.network(), r.swag(), 3, 1.0, 13, 0);
     TrainingSet v = Digits.part(true, 2);
     for (int d = 0; d < 3; d++) {
       s.append("sample ").append(d).append(' ').append(MemberModels.paramsSha256(draws[d])).append('\n');

@@ -62,7 +62,7 @@ class SwagBatchNormTest {
     // the SWA network: its statistics are those of θ̄
     float[][] swaDirect = direct(net, rows, 32);
     assertStats(swaDirect, net, "SWA");
-    MemberNetwork[] draws = MemberModels.swagSamples(net, m, 4, 7, 1);
+    MemberNetwork[] draws = MemberModels.swagSamples(net, m, 4, 1.0, 7, 1);
     for (int s = 0; s < 4; s++) {
       float[][] d = direct(draws[s], rows, 32);
       float[] stored = m.batchNorm(s);
@@ -214,19 +214,19 @@ class SwagBatchNormTest {
     assertEquals(r.report().paramsSha256(), MemberModels.paramsSha256(back));
     assertArrayEquals(r.swag().toBytes(), m.toBytes());
     assertEquals(4, m.batchNormSets());
-    MemberNetwork[] a = MemberModels.swagSamples(r.network(), r.swag(), 4, 7, 2);
-    MemberNetwork[] b = MemberModels.swagSamples(back, m, 4, 7, 2);
+    MemberNetwork[] a = MemberModels.swagSamples(r.network(), r.swag(), 4, 1.0, 7, 2);
+    MemberNetwork[] b = MemberModels.swagSamples(back, m, 4, 1.0, 7, 2);
     for (int s = 0; s < 4; s++) {
       assertEquals(MemberModels.paramsSha256(a[s]), MemberModels.paramsSha256(b[s]));
     }
     // more samples than stored sets, or moments without statistics for a batch-norm network: clear errors
     DeepensException e = assertThrows(DeepensException.class,
-        () -> MemberModels.swagSamples(back, m, 5, 7, 2));
+        () -> MemberModels.swagSamples(back, m, 5, 1.0, 7, 2));
     assertTrue(e.getMessage().contains("batch-norm statistics for 4 SWAG samples but 5 are asked for"),
         e.getMessage());
     SwagMoments plain = new SwagMoments(m.numParams(), 2);
     plain.collect(m.meanAsFloats());
-    e = assertThrows(DeepensException.class, () -> MemberModels.swagSamples(back, plain, 1, 7, 2));
+    e = assertThrows(DeepensException.class, () -> MemberModels.swagSamples(back, plain, 1, 1.0, 7, 2));
     assertTrue(e.getMessage().contains("has batch norm but its SWAG moments hold no batch-norm statistics"),
         e.getMessage());
     byte[] truncated = java.util.Arrays.copyOf(m.toBytes(), m.toBytes().length - 4);

@@ -219,8 +219,8 @@ class SwagTest {
   @Test
   void sampledNetworksAreSeededPerMemberAndSample() {
     MemberResult r = MemberTrainer.train(SPEC, 2, train, validation, null, null);
-    MemberNetwork[] a = MemberModels.swagSamples(r.network(), r.swag(), 3, 7, 2);
-    MemberNetwork[] b = MemberModels.swagSamples(r.network(), r.swag(), 3, 7, 2);
+    MemberNetwork[] a = MemberModels.swagSamples(r.network(), r.swag(), 3, 1.0, 7, 2);
+    MemberNetwork[] b = MemberModels.swagSamples(r.network(), r.swag(), 3, 1.0, 7, 2);
     for (int s = 0; s < 3; s++) {
       float[] expected = r.swag().sample(Seeds.derive(7, 2, SeedPurpose.SWAG_SAMPLE, s));
       assertArrayEquals(expected, a[s].params().dup('c').data().asFloat(), 0f);
@@ -228,7 +228,7 @@ class SwagTest {
     }
     assertNotEquals(MemberModels.paramsSha256(a[0]), MemberModels.paramsSha256(a[1]));
     assertNotEquals(MemberModels.paramsSha256(a[0]),
-        MemberModels.paramsSha256(MemberModels.swagSamples(r.network(), r.swag(), 1, 7, 3)[0]));
+        MemberModels.paramsSha256(MemberModels.swagSamples(r.network(), r.swag(), 1, 1.0, 7, 3)[0]));
     MemberNetwork[] wide = MemberModels.swagSamples(r.network(), r.swag(), 2, 2.5, 7, 2);
     for (int s = 0; s < 2; s++) {
       float[] expected = r.swag().sample(Seeds.derive(7, 2, SeedPurpose.SWAG_SAMPLE, s), 2.5);
