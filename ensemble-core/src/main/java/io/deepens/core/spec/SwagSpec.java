@@ -43,7 +43,6 @@ public record SwagSpec(int epochs, double learningRate, int rank, int snapshotsP
             + " found %s", scale);
   }
 
-
   static final String EPOCHS = "epochs";
   static final String LEARNING_RATE = "learningRate";
   static final String RANK = "rank";

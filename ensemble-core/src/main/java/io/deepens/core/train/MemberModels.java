@@ -172,10 +172,11 @@ public final class MemberModels {
   /**
    * S networks whose parameters are S draws from the member's SWAG Gaussian, its covariance times {@code scale}
    * ({@code ensemble.swag.scale}): draw s is {@link SwagMoments#component}(ensembleSeed, member, s, scale), so the
-   * same member gives the same S networks wherever and whenever they are drawn. Each is a copy of {@code network} (the configuration) with the sampled
-   * parameters; they are the member's mixture components. For a network with batch norm the draw replaces the
-   * trainable parameters ({@link SwagBatchNorm#trainableIndices}) and draw s then gets the member's stored set s of
-   * batch-norm statistics ({@link SwagBatchNorm#apply}), computed at the end of its training under the same draw.
+   * same member gives the same S networks wherever and whenever they are drawn. Each is a copy of {@code network}
+   * (the configuration) with the sampled parameters; they are the member's mixture components. For a network with
+   * batch norm the draw replaces the trainable parameters ({@link SwagBatchNorm#trainableIndices}) and draw s then
+   * gets the member's stored set s of batch-norm statistics ({@link SwagBatchNorm#apply}), computed at the end of its
+   * training under the same draw.
    */
   public static MemberNetwork[] swagSamples(
       MemberNetwork network, SwagMoments swag, int samples, double scale, long ensembleSeed, int member) {

@@ -22,7 +22,7 @@ import java.util.SplittableRandom;
  * <p>Batch norm ({@link SwagBatchNorm}): the moments of a member with batch-norm layers are over its trainable
  * parameters only (P = {@link SwagBatchNorm#trainableIndices}, the running statistics excluded), and at the end of
  * training the member attaches S sets of batch-norm statistics ({@link #withBatchNorm}), set j computed under the
- * weights of {@code sample(Seeds.derive(seed, member, SWAG_SAMPLE, j))}, the draw scoring makes for component j.
+ * weights of {@link #component}(seed, member, j, scale), the draw scoring makes for component j.
  *
  * <p>Bytes ({@link #toBytes()}, big-endian): magic {@code "DSWG"}, int version, int P, int K (capacity),
  * long n, int columns held, int next ring slot, P doubles θ̄, P doubles m̄, then the ring's columns slot by slot
@@ -131,7 +131,7 @@ public final class SwagMoments {
 
   /**
    * Attaches S sets of batch-norm statistics ({@link SwagBatchNorm#compute}'s layout, all of one length), set j
-   * for the draw {@code sample(derive(seed, member, SWAG_SAMPLE, j))}; arrays are kept, not copied.
+   * for the draw {@link #component}(seed, member, j, scale); arrays are kept, not copied.
    */
   public void withBatchNorm(float[][] sets) {
     InvalidInputException.check(sets != null && sets.length >= 1, "batch-norm statistics need >= 1 set");
